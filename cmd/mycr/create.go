@@ -1,0 +1,100 @@
+package main
+
+import (
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/runtime"
+)
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container (its process waits for `mycr start`)",
+	ArgsUsage: "<container-id>",
+	Flags:     launchFlags(),
+	Action: func(c *cli.Context) error {
+		return launch(c, runtime.ActCreate)
+	},
+}
+
+// launchFlags are the flags create and run share with runc.
+func launchFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "bundle directory (default: current directory)"},
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master (with process.terminal)"},
+		&cli.StringFlag{Name: "pid-file", Usage: "file to write the container's init pid to"},
+		&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root to jail the process"},
+		&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds (3..3+N-1) to the container"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "accepted for runc compatibility; not supported", Hidden: true},
+	}
+}
+
+// launch implements create and run: load the bundle, create, start, maybe wait.
+func launch(c *cli.Context, act runtime.Action) error {
+	if err := exactArgs(c, 1); err != nil {
+		return err
+	}
+	id, err := containerID(c)
+	if err != nil {
+		return err
+	}
+	pidFile, err := absOrEmpty(c.String("pid-file"))
+	if err != nil {
+		return err
+	}
+	bundle, s, err := runtime.LoadBundle(c.String("bundle"))
+	if err != nil {
+		return err
+	}
+	r, err := root(c)
+	if err != nil {
+		return err
+	}
+	ctr, err := r.Create(createOpts(c, id, bundle, s))
+	if err != nil {
+		return err
+	}
+	status, err := runtime.Launch(ctr, s.Process, act, runtime.LaunchOpts{
+		IO: runtime.IOConfig{
+			Terminal:      s.Process.Terminal,
+			Detach:        c.Bool("detach"),
+			ConsoleSocket: c.String("console-socket"),
+		},
+		PidFile:     pidFile,
+		NoSubreaper: c.Bool("no-subreaper"),
+		PreserveFDs: c.Int("preserve-fds"),
+	})
+	if err != nil {
+		return err
+	}
+	if act == runtime.ActRun && !c.Bool("detach") {
+		if !c.Bool("keep") {
+			_ = ctr.Destroy()
+		}
+		return exitError{status}
+	}
+	return nil
+}
+
+func createOpts(c *cli.Context, id, bundle string, s *specs.Spec) runtime.CreateOpts {
+	return runtime.CreateOpts{
+		ID:            id,
+		Bundle:        bundle,
+		Spec:          s,
+		SystemdCgroup: c.Bool("systemd-cgroup"),
+		NoPivot:       c.Bool("no-pivot"),
+		NoNewKeyring:  c.Bool("no-new-keyring"),
+	}
+}
+
+// absOrEmpty makes a path absolute before anything changes directory into the bundle.
+func absOrEmpty(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	return filepath.Abs(p)
+}

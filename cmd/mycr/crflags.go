@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/criu"
+)
+
+// crFlags are the CRIU options checkpoint and restore share (runc's names).
+func crFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "image-path", Usage: "directory of the CRIU images (default: ./checkpoint)"},
+		&cli.StringFlag{Name: "work-path", Usage: "directory for CRIU's logs and work files (default: the image path)"},
+		&cli.BoolFlag{Name: "tcp-established", Usage: "checkpoint/restore established TCP connections"},
+		&cli.BoolFlag{Name: "ext-unix-sk", Usage: "allow external unix sockets"},
+		&cli.BoolFlag{Name: "shell-job", Usage: "allow a shell job (a process attached to an external tty)"},
+		&cli.BoolFlag{Name: "file-locks", Usage: "handle file locks"},
+		&cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft, full, strict or ignore (default: soft)"},
+		&cli.StringSliceFlag{Name: "empty-ns", Usage: "create this namespace but do not restore its properties (network)"},
+		&cli.BoolFlag{Name: "auto-dedup", Usage: "deduplicate memory images against the parent"},
+		&cli.BoolFlag{Name: "lazy-pages", Usage: "use userfaultfd to transfer memory lazily"},
+	}
+}
+
+// criuOpts builds libcontainer's CRIU options from the flags and prepares CRIU's
+// environment (binary, hardware-breakpoint workaround) for this process.
+func criuOpts(c *cli.Context) (*libcontainer.CriuOpts, error) {
+	r, err := root(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := criu.Prepare(r.Dir, c.String("criu")); err != nil {
+		return nil, err
+	}
+	imagePath := c.String("image-path")
+	if imagePath == "" {
+		cwd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		imagePath = filepath.Join(cwd, "checkpoint")
+	}
+	o := &libcontainer.CriuOpts{
+		ImagesDirectory:         imagePath,
+		WorkDirectory:           c.String("work-path"),
+		TcpEstablished:          c.Bool("tcp-established"),
+		ExternalUnixConnections: c.Bool("ext-unix-sk"),
+		ShellJob:                c.Bool("shell-job"),
+		FileLocks:               c.Bool("file-locks"),
+		AutoDedup:               c.Bool("auto-dedup"),
+		LazyPages:               c.Bool("lazy-pages"),
+		StatusFd:                -1,
+	}
+	for _, p := range []*string{&o.ImagesDirectory, &o.WorkDirectory} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch m := c.String("manage-cgroups-mode"); m {
+	case "", "soft", "full", "strict", "ignore":
+		o.ManageCgroupsMode = m
+	default:
+		return nil, fmt.Errorf("invalid --manage-cgroups-mode %q: use soft, full, strict or ignore", m)
+	}
+	for _, ns := range c.StringSlice("empty-ns") {
+		if specs.LinuxNamespaceType(ns) != specs.NetworkNamespace {
+			return nil, fmt.Errorf("--empty-ns %q is not supported: only network", ns)
+		}
+		o.EmptyNs |= unix.CLONE_NEWNET
+	}
+	return o, nil
+}
+
+// parsePageServer reads --page-server ADDRESS:PORT.
+func parsePageServer(s string) (libcontainer.CriuPageServerInfo, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || port == "" {
+		return libcontainer.CriuPageServerInfo{}, errors.New("use --page-server ADDRESS:PORT")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n > 65535 {
+		return libcontainer.CriuPageServerInfo{}, fmt.Errorf("invalid page server port %q", port)
+	}
+	return libcontainer.CriuPageServerInfo{Address: host, Port: int32(n)}, nil
+}

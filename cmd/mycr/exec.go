@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/runtime"
+	"github.com/mycr/mycr/spec"
+)
+
+var execCommand = &cli.Command{
+	Name:      "exec",
+	Usage:     "run a new process inside a running container",
+	ArgsUsage: "<container-id> <command> [args...]",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
+		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add an environment variable (KEY=VALUE)"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "UID[:GID] to run as"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group IDs"},
+		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "JSON file with the process to run (OCI process)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the process"},
+		&cli.StringFlag{Name: "pid-file", Usage: "file to write the process pid to"},
+		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process"},
+		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
+		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
+		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds to the process"},
+		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
+		&cli.BoolFlag{Name: "ignore-paused", Hidden: true},
+	},
+	SkipFlagParsing: false,
+	Action: func(c *cli.Context) error {
+		if err := minArgs(c, 1); err != nil {
+			return err
+		}
+		ctr, err := loadContainerArg(c)
+		if err != nil {
+			return err
+		}
+		ps, err := execProcess(c, runtime.Bundle(ctr))
+		if err != nil {
+			return err
+		}
+		pidFile, err := absOrEmpty(c.String("pid-file"))
+		if err != nil {
+			return err
+		}
+		status, err := runtime.Exec(ctr, ps, runtime.LaunchOpts{
+			IO:          runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
+			PidFile:     pidFile,
+			PreserveFDs: c.Int("preserve-fds"),
+		})
+		if err != nil {
+			return err
+		}
+		if c.Bool("detach") {
+			return nil
+		}
+		return exitError{status}
+	},
+}
+
+// execProcess builds the process: --process JSON as is, or the bundle's process with
+// the command line's args and overrides (as runc does).
+func execProcess(c *cli.Context, bundle string) (*specs.Process, error) {
+	if path := c.String("process"); path != "" {
+		var p specs.Process
+		if err := readJSONFile(path, &p); err != nil {
+			return nil, err
+		}
+		return &p, spec.ValidateProcess(&p)
+	}
+	if c.NArg() < 2 {
+		return nil, fmt.Errorf("exec needs a command: mycr exec <container-id> <command> [args...]")
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("read the container's bundle for exec defaults: %w", err)
+	}
+	p := s.Process
+	p.Args = c.Args().Tail()
+	p.Terminal = c.Bool("tty")
+	p.Env = append(p.Env, c.StringSlice("env")...)
+	if cwd := c.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	if u := c.String("user"); u != "" {
+		uid, gid, _ := strings.Cut(u, ":")
+		n, err := strconv.ParseUint(uid, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--user %q: want UID[:GID] as numbers", u)
+		}
+		p.User.UID = uint32(n)
+		if gid != "" {
+			g, err := strconv.ParseUint(gid, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--user %q: want UID[:GID] as numbers", u)
+			}
+			p.User.GID = uint32(g)
+		}
+	}
+	for _, g := range c.Int64Slice("additional-gids") {
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if l := c.String("process-label"); l != "" {
+		p.SelinuxLabel = l
+	}
+	if a := c.String("apparmor"); a != "" {
+		p.ApparmorProfile = a
+	}
+	if c.Bool("no-new-privs") {
+		p.NoNewPrivileges = true
+	}
+	if caps := c.StringSlice("cap"); len(caps) > 0 && p.Capabilities != nil {
+		p.Capabilities.Bounding = append(p.Capabilities.Bounding, caps...)
+		p.Capabilities.Effective = append(p.Capabilities.Effective, caps...)
+		p.Capabilities.Permitted = append(p.Capabilities.Permitted, caps...)
+	}
+	return p, spec.ValidateProcess(p)
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var killCommand = &cli.Command{
+	Name:      "kill",
+	Usage:     "send a signal (default SIGTERM) to the container's init",
+	ArgsUsage: "<container-id> [signal]",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "send the signal to all processes of the container"},
+	},
+	Action: func(c *cli.Context) error {
+		if c.NArg() < 1 || c.NArg() > 2 {
+			return fmt.Errorf(`"kill" requires 1 or 2 arguments: <container-id> [signal]`)
+		}
+		sig := unix.SIGTERM
+		if c.NArg() == 2 {
+			var err error
+			if sig, err = parseSignal(c.Args().Get(1)); err != nil {
+				return err
+			}
+		}
+		ctr, err := loadContainerArg(c)
+		if err != nil {
+			return err
+		}
+		// libcontainer already signals every process when the container has no own pid namespace.
+		return ctr.Signal(sig)
+	},
+}
+
+// parseSignal accepts "9", "KILL" and "SIGKILL".
+func parseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal number %d", n)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}

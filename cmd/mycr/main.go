@@ -1,0 +1,96 @@
+// Command mycr is an OCI container runtime, command-line compatible with runc,
+// built for checkpoint/restore with CRIU.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/runtime"
+)
+
+func main() {
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		fatal(err)
+	}
+}
+
+func newApp() *cli.App {
+	cli.VersionPrinter = printVersion
+	return &cli.App{
+		Name:    "mycr",
+		Usage:   "OCI container runtime with checkpoint/restore (runc-compatible)",
+		Version: version,
+		// Flags such as --empty-ns or --lsm-mount-context take values that contain commas.
+		DisableSliceFlagSeparator: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.StringFlag{Name: "log", Usage: "write mycr's logs to this file (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "root", Value: runtime.DefaultRoot, Usage: "directory for container state (should be on tmpfs)"},
+			&cli.StringFlag{Name: "criu", Usage: "path to the criu binary (default: criu in PATH, /usr/local/sbin/criu)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd cgroups (not supported on this host: fails with an explanation)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto"},
+		},
+		Before:   configureLogging,
+		Commands: commands(),
+		// urfave/cli would print usage and exit 0 for an unknown verb; runc exits 1.
+		CommandNotFound: func(c *cli.Context, name string) {
+			fatal(fmt.Errorf("unknown command %q: see `mycr --help`", name))
+		},
+	}
+}
+
+func commands() []*cli.Command {
+	return []*cli.Command{
+		checkCommand, checkpointCommand, createCommand, deleteCommand, eventsCommand,
+		execCommand, featuresCommand, killCommand, listCommand, pauseCommand, psCommand,
+		restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
+		updateCommand,
+	}
+}
+
+func configureLogging(c *cli.Context) error {
+	if c.Bool("debug") {
+		logrus.SetLevel(logrus.DebugLevel)
+	}
+	switch f := c.String("log-format"); f {
+	case "", "text":
+	case "json":
+		// containerd's shim parses these lines (level, msg, time).
+		logrus.SetFormatter(new(logrus.JSONFormatter))
+	default:
+		return fmt.Errorf("invalid --log-format %q: use text or json", f)
+	}
+	if path := c.String("log"); path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		logrus.SetOutput(f)
+	}
+	return nil
+}
+
+// exitError carries a process exit status out of a command without printing anything.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// fatal reports err like runc: into the log (JSON for daemons) and on stderr, exit 1.
+func fatal(err error) {
+	var ee exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	logrus.Error(err)
+	if f, ok := logrus.StandardLogger().Out.(*os.File); !ok || f.Fd() != os.Stderr.Fd() {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(1)
+}

@@ -1,0 +1,132 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/criu"
+)
+
+// Checkpoint dumps a running (or paused) container into o.ImagesDirectory.
+// Without LeaveRunning the container is gone afterwards, as with runc. A failed
+// checkpoint leaves the container as it was: running (or paused if it was), never lost.
+func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
+	lock, err := r.Lock(id, "checkpoint")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	c, err := r.Load(id)
+	if err != nil {
+		return err
+	}
+	status, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if status != libcontainer.Running && status != libcontainer.Paused {
+		return fmt.Errorf("cannot checkpoint container %s: it is %s: %w", id, status, libcontainer.ErrNotRunning)
+	}
+	if err := prepareDirs(o); err != nil {
+		return err
+	}
+	state, err := c.State()
+	if err != nil {
+		return err
+	}
+	if err := writeImageMeta(o.ImagesDirectory, c); err != nil {
+		return err
+	}
+	logPath := filepath.Join(logDir(o), "dump.log")
+	start := time.Now()
+	err = criu.Watch(logPath, progressDirs(o), criu.StallTimeout(), func() error { return c.Checkpoint(o) })
+	if err != nil {
+		keepRunning(c, status == libcontainer.Paused)
+		return fmt.Errorf("checkpoint of %s failed, the container is still %s: %w", id, status, criu.Explain(err, logPath))
+	}
+	logrus.Debugf("checkpointed %s in %v", id, time.Since(start))
+	if err := criu.SecureImageDir(o.ImagesDirectory); err != nil {
+		return err
+	}
+	if o.LeaveRunning {
+		return nil
+	}
+	// CRIU killed the tree; its pids and cgroups are free only once the init is reaped.
+	waitGone(state.InitProcessPid, 10*time.Second)
+	if err := c.Destroy(); err != nil {
+		return fmt.Errorf("checkpoint of %s succeeded but removing the stopped container failed: %w", id, err)
+	}
+	r.RemoveLock(id)
+	return nil
+}
+
+func prepareDirs(o *libcontainer.CriuOpts) error {
+	if o.ImagesDirectory == "" {
+		return errors.New("no image path: pass --image-path DIR")
+	}
+	abs, err := filepath.Abs(o.ImagesDirectory)
+	if err != nil {
+		return err
+	}
+	o.ImagesDirectory = abs
+	if err := criu.PrepareImageDir(abs); err != nil {
+		return err
+	}
+	if o.WorkDirectory != "" {
+		if o.WorkDirectory, err = filepath.Abs(o.WorkDirectory); err != nil {
+			return err
+		}
+		return criu.PrepareImageDir(o.WorkDirectory)
+	}
+	return nil
+}
+
+// logDir is where CRIU writes its log: the work dir if given, else the image dir.
+func logDir(o *libcontainer.CriuOpts) string {
+	if o.WorkDirectory != "" {
+		return o.WorkDirectory
+	}
+	return o.ImagesDirectory
+}
+
+func progressDirs(o *libcontainer.CriuOpts) []string {
+	dirs := []string{o.ImagesDirectory}
+	if o.WorkDirectory != "" {
+		dirs = append(dirs, o.WorkDirectory)
+	}
+	return dirs
+}
+
+// keepRunning undoes what a failed or killed CRIU may have left: a frozen cgroup.
+func keepRunning(c *libcontainer.Container, wasPaused bool) {
+	if wasPaused {
+		return
+	}
+	if st, err := c.Status(); err == nil && st == libcontainer.Paused {
+		if err := c.Resume(); err != nil {
+			logrus.Errorf("container %s is left frozen after the failed checkpoint: %v; run `mycr resume %s`", c.ID(), err, c.ID())
+		}
+	}
+}
+
+// waitGone waits until pid has exited and been reaped by whoever is its parent.
+func waitGone(pid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			return
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	logrus.Warnf("process %d is still present %v after the checkpoint", pid, limit)
+}

@@ -1,0 +1,26 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// WritePidFile writes pid (digits, no newline) atomically: readers such as
+// containerd's shim poll the file and must never see it half written.
+func WritePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_SYNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(strconv.Itoa(pid))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,170 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/spec"
+)
+
+// RestoreOpts describe a restore: which images, into which container, with what stdio.
+type RestoreOpts struct {
+	Create CreateOpts // ID, and Bundle ("" = current dir, else the checkpoint's bundle)
+	Criu   libcontainer.CriuOpts
+	Launch LaunchOpts
+}
+
+// Restore brings a checkpoint back as container o.Create.ID. If that ID names a
+// container in the "created" state, the checkpoint is restored into it (runsc-style),
+// keeping its bundle and stdio; otherwise a new container is made (runc-style), and
+// the ID may differ from the checkpointed one.
+func (r *Root) Restore(o RestoreOpts) (int, error) {
+	id := o.Create.ID
+	if err := spec.ValidateID(id); err != nil {
+		return -1, err
+	}
+	if err := checkImageDir(&o.Criu); err != nil {
+		return -1, err
+	}
+	lock, err := r.Lock(id, "restore")
+	if err != nil {
+		return -1, err
+	}
+	defer lock.Unlock()
+
+	if r.Exists(id) {
+		if err := r.replaceCreated(id, &o); err != nil {
+			return -1, err
+		}
+	}
+	if o.Create.Spec == nil {
+		bundle, s, err := LoadBundle(restoreBundle(o.Create.Bundle, o.Criu.ImagesDirectory))
+		if err != nil {
+			return -1, err
+		}
+		o.Create.Bundle, o.Create.Spec = bundle, s
+	}
+	c, err := r.Create(o.Create)
+	if err != nil {
+		return -1, err
+	}
+	o.Launch.IO.Terminal = o.Create.Spec.Process.Terminal
+	logPath := filepath.Join(logDir(&o.Criu), "restore.log")
+	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
+		err := criu.Watch(logPath, progressDirs(&o.Criu), criu.StallTimeout(), func() error {
+			return c.Restore(p, &o.Criu)
+		})
+		if err != nil {
+			return fmt.Errorf("restore of %s from %s failed: %w", id, o.Criu.ImagesDirectory, criu.Explain(err, logPath))
+		}
+		return nil
+	}
+	return Launch(c, o.Create.Spec.Process, ActRestore, o.Launch)
+}
+
+// checkImageDir refuses what is not a CRIU image directory before anything is created.
+func checkImageDir(o *libcontainer.CriuOpts) error {
+	if o.ImagesDirectory == "" {
+		return errors.New("no image path: pass --image-path DIR")
+	}
+	abs, err := filepath.Abs(o.ImagesDirectory)
+	if err != nil {
+		return err
+	}
+	o.ImagesDirectory = abs
+	st, err := os.Lstat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("image path %s does not exist: pass the --image-path used at checkpoint", abs)
+	case err != nil:
+		return err
+	case st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("image path %s is a symlink: pass the real directory", abs)
+	case !st.IsDir():
+		return fmt.Errorf("image path %s is a file, not a directory", abs)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "inventory.img")); err != nil {
+		return fmt.Errorf("image path %s holds no checkpoint (inventory.img missing): was the checkpoint successful?", abs)
+	}
+	if o.WorkDirectory != "" {
+		if o.WorkDirectory, err = filepath.Abs(o.WorkDirectory); err != nil {
+			return err
+		}
+		return criu.PrepareImageDir(o.WorkDirectory)
+	}
+	return nil
+}
+
+// restoreBundle picks the bundle: the flag, else the current dir if it holds a
+// config.json (runc's default), else the bundle recorded at checkpoint time.
+func restoreBundle(flag, imageDir string) string {
+	if flag != "" {
+		return flag
+	}
+	if _, err := os.Stat(spec.ConfigName); err == nil {
+		return "."
+	}
+	if m := ReadImageMeta(imageDir); m != nil && m.Bundle != "" {
+		logrus.Debugf("using bundle %s recorded in the checkpoint", m.Bundle)
+		return m.Bundle
+	}
+	return "."
+}
+
+// replaceCreated turns a restore onto an existing ID into a restore into the created
+// container: its bundle and stdio are kept, its waiting init is replaced by the checkpoint.
+func (r *Root) replaceCreated(id string, o *RestoreOpts) error {
+	c, err := r.Load(id)
+	if err != nil {
+		return err
+	}
+	status, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if status != libcontainer.Created {
+		return fmt.Errorf("container %s already exists and is %s: restore needs a new ID or a container in the created state", id, status)
+	}
+	bundle, s, err := LoadBundle(Bundle(c))
+	if err != nil {
+		return err
+	}
+	o.Create.Bundle, o.Create.Spec = bundle, s
+	o.Launch.IO.Detach = true
+	if !s.Process.Terminal && o.Launch.IO.Stdio == nil {
+		state, err := c.State()
+		if err != nil {
+			return err
+		}
+		if o.Launch.IO.Stdio, err = reopenStdio(state.InitProcessPid); err != nil {
+			return fmt.Errorf("take over the stdio of created container %s: %w", id, err)
+		}
+	}
+	if err := destroy(c); err != nil {
+		return fmt.Errorf("replace created container %s: %w", id, err)
+	}
+	return nil
+}
+
+// reopenStdio opens the stdio a process holds (daemons' pipes) through /proc.
+func reopenStdio(pid int) ([]*os.File, error) {
+	flags := []int{os.O_RDONLY, os.O_WRONLY, os.O_WRONLY}
+	var files []*os.File
+	for fd, flag := range flags {
+		f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), flag, 0)
+		if err != nil {
+			for _, o := range files {
+				o.Close()
+			}
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}

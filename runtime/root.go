@@ -1,0 +1,95 @@
+// Package runtime manages container lifecycles over runc's libcontainer: the state
+// root, per-container locks, stdio and ttys, pid files, checkpoint and restore.
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/mycr/mycr/spec"
+)
+
+// DefaultRoot is where container state lives unless --root says otherwise.
+const DefaultRoot = "/run/mycr"
+
+// Root is a state directory holding one sub-directory per container.
+type Root struct {
+	Dir string
+}
+
+// OpenRoot makes dir absolute and creates it 0700 (state may name secrets' paths).
+func OpenRoot(dir string) (*Root, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if abs == "/" {
+		return nil, errors.New("--root must not be /")
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("create state root %s: %w", abs, err)
+	}
+	return &Root{Dir: abs}, nil
+}
+
+// ErrNotExist is matched by clients (go-runc) through its text "does not exist".
+var ErrNotExist = libcontainer.ErrNotExist
+
+// Load opens an existing container, validating the ID before touching disk.
+func (r *Root) Load(id string) (*libcontainer.Container, error) {
+	if err := spec.ValidateID(id); err != nil {
+		return nil, err
+	}
+	c, err := libcontainer.Load(r.Dir, id)
+	if errors.Is(err, libcontainer.ErrNotExist) {
+		return nil, notExistError(id)
+	}
+	return c, err
+}
+
+// Exists tells whether a container's state directory is present.
+func (r *Root) Exists(id string) bool {
+	_, err := os.Stat(r.StateDir(id))
+	return err == nil
+}
+
+// StateDir is libcontainer's directory for a container.
+func (r *Root) StateDir(id string) string { return filepath.Join(r.Dir, id) }
+
+// IDs lists the containers in the root (hidden entries are mycr's own files).
+func (r *Root) IDs() ([]string, error) {
+	entries, err := os.ReadDir(r.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && spec.ValidateID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Bundle returns the bundle a container was created from (libcontainer keeps it as a label).
+func Bundle(c *libcontainer.Container) string {
+	for _, l := range c.Config().Labels {
+		if b, ok := strings.CutPrefix(l, "bundle="); ok {
+			return b
+		}
+	}
+	return ""
+}
+
+// notExistError reads "container <id> does not exist" and matches ErrNotExist.
+type notExistError string
+
+func (e notExistError) Error() string    { return "container " + string(e) + " does not exist" }
+func (e notExistError) Is(t error) bool { return t == ErrNotExist }
