@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -45,6 +46,9 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 		return err
 	}
 	logPath := filepath.Join(logDir(o), "dump.log")
+	// Images hold process memory: CRIU must create them 0600, never briefly readable.
+	oldUmask := unix.Umask(0o077)
+	defer unix.Umask(oldUmask)
 	start := time.Now()
 	err = criu.Watch(logPath, progressDirs(o), criu.StallTimeout(), func() error { return c.Checkpoint(o) })
 	if err != nil {
@@ -58,11 +62,15 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	if o.LeaveRunning {
 		return nil
 	}
-	// CRIU killed the tree; its pids and cgroups are free only once the init is reaped.
-	waitGone(state.InitProcessPid, 10*time.Second)
+	// CRIU killed the tree. In the host pid namespace a restore reuses the same pids,
+	// which are free only once the dead init is reaped ("Can't fork ... File exists").
+	if ns := c.Config().Namespaces; !ns.Contains(configs.NEWPID) {
+		waitGone(state.InitProcessPid, 10*time.Second)
+	}
 	if err := c.Destroy(); err != nil {
 		return fmt.Errorf("checkpoint of %s succeeded but removing the stopped container failed: %w", id, err)
 	}
+	logrus.Debugf("container %s removed after %v", id, time.Since(start))
 	r.RemoveLock(id)
 	return nil
 }

@@ -91,5 +91,5 @@ func Bundle(c *libcontainer.Container) string {
 // notExistError reads "container <id> does not exist" and matches ErrNotExist.
 type notExistError string
 
-func (e notExistError) Error() string    { return "container " + string(e) + " does not exist" }
+func (e notExistError) Error() string   { return "container " + string(e) + " does not exist" }
 func (e notExistError) Is(t error) bool { return t == ErrNotExist }
