@@ -71,7 +71,6 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 		return fmt.Errorf("checkpoint of %s succeeded but removing the stopped container failed: %w", id, err)
 	}
 	logrus.Debugf("container %s removed after %v", id, time.Since(start))
-	r.RemoveLock(id)
 	return nil
 }
 
@@ -88,7 +87,7 @@ func prepareDirs(o *libcontainer.CriuOpts) error {
 		return err
 	}
 	if o.WorkDirectory != "" {
-		if o.WorkDirectory, err = filepath.Abs(o.WorkDirectory); err != nil {
+		if err := resolveWorkPath(o); err != nil {
 			return err
 		}
 		return criu.PrepareImageDir(o.WorkDirectory)

@@ -57,8 +57,5 @@ func (r *Root) Delete(id string, force bool) error {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s (use --force)", id, status)
 		}
 	}
-	if err == nil {
-		r.RemoveLock(id)
-	}
 	return err
 }

@@ -93,7 +93,7 @@ func checkImageDir(o *libcontainer.CriuOpts) error {
 		return fmt.Errorf("image path %s holds no checkpoint (inventory.img missing): was the checkpoint successful?", abs)
 	}
 	if o.WorkDirectory != "" {
-		if o.WorkDirectory, err = filepath.Abs(o.WorkDirectory); err != nil {
+		if err := resolveWorkPath(o); err != nil {
 			return err
 		}
 		return criu.PrepareImageDir(o.WorkDirectory)

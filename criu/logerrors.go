@@ -1,0 +1,186 @@
+package criu
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// maxErrorLines is how many CRIU "Error" lines Explain quotes.
+const maxErrorLines = 5
+
+// hint maps a CRIU log line pattern to advice. Each pattern was provoked
+// with CRIU 4.2.1 (see logerrors_test.go) unless its comment says otherwise.
+type hint struct {
+	re   *regexp.Regexp
+	text string
+}
+
+var hints = []hint{
+	{regexp.MustCompile(`tty: Found slave peer|is not a session leader`),
+		"the process uses a terminal (tty) or session outside the checkpoint: checkpoint and restore with --shell-job, or run it without a terminal"},
+	// "found in image" is the restore-side text (from the criu binary, not provoked).
+	{regexp.MustCompile(`External socket is used|External socket found in image`),
+		"a unix socket is connected to a process outside the checkpoint: checkpoint with --ext-unix-sk (the peer must exist again at restore)"},
+	{regexp.MustCompile(`Can't dump half of stream unix connection`),
+		"a stream unix socket's peer is outside the checkpoint, which CRIU cannot save even with --ext-unix-sk: put both ends in the container or close the connection"},
+	{regexp.MustCompile(`Connected TCP socket`),
+		"an established TCP connection: checkpoint and restore with --tcp-established"},
+	{regexp.MustCompile(`No space left on device`),
+		"a filesystem is full (usually the image directory): free space or use another --image-path, then retry"},
+	{regexp.MustCompile(`Can't fork for \d+: File exists`),
+		"a process with a checkpointed PID still exists (the original, or a previous restore not yet reaped): stop and delete it, wait until it is gone, and retry"},
+	{regexp.MustCompile(`Tracking memory is not available|Dirty tracking is OFF|BUG at criu/mem\.c`),
+		"this kernel has no soft-dirty memory tracking, so pre-dump and --track-mem cannot work: do a plain checkpoint"},
+	{regexp.MustCompile(`CRIU_FAULT out of bounds`),
+		"CRIU rejects the CRIU_FAULT in the environment: unset it, or use 130 (no hardware breakpoints)"},
+	// Texts of libcontainer's version checks and of CRIU's missing-feature
+	// errors (from the sources and the criu binary; not provoked: CRIU and the
+	// kernel here are new enough). Warnings alike are not fatal: Error lines only.
+	{regexp.MustCompile(`CRIU version \d+ must be|criu lacks support|criu is missing features|Unknown feature|` +
+		`^Error \(.*(doesn't support|(is|are) not supported|isn't supported)`),
+		"CRIU or the kernel lacks a needed feature: run `mycr check`, and install CRIU >= 4.2 with `make deps`"},
+}
+
+// benign CRIU errors that also appear in successful runs and would only hide
+// the real cause (CRIU cannot raise its fd limit above nr_open; harmless).
+var benign = regexp.MustCompile(`Can't setup RLIMIT_NOFILE`)
+
+// tsPrefix is CRIU's "(00.041452) " line prefix; msgPrefix also drops the
+// "pie: 123: " of lines the parasite or restorer blob wrote (restore errors
+// often come from there).
+var (
+	tsPrefix  = regexp.MustCompile(`^\(\s*\d+\.\d+\)\s*`)
+	msgPrefix = regexp.MustCompile(`^(\(\s*\d+\.\d+\)\s*)?(pie: \d+: )?`)
+)
+
+// ExplainedError is a failed CRIU run with what its log says about it.
+type ExplainedError struct {
+	Err     error
+	LogPath string
+	Errors  []string // first Error lines of the log, timestamps stripped
+	Hints   []string
+}
+
+func (e *ExplainedError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	b.WriteString("\nCRIU log: " + e.LogPath)
+	for _, l := range e.Errors {
+		b.WriteString("\n  " + l)
+	}
+	for _, h := range e.Hints {
+		b.WriteString("\nhint: " + h)
+	}
+	return b.String()
+}
+
+func (e *ExplainedError) Unwrap() error { return e.Err }
+
+// Explain wraps err, from a failed CRIU run whose log is logPath, with the
+// log's first Error lines, its path, and hints for known causes. If the log
+// cannot be read, err is returned unchanged.
+func Explain(err error, logPath string) error {
+	if err == nil {
+		return nil
+	}
+	f, oerr := os.Open(logPath)
+	if oerr != nil {
+		return err
+	}
+	defer f.Close()
+	e := &ExplainedError{Err: err, LogPath: logPath}
+	seen := map[string]bool{}
+	addHint := func(h string) {
+		if !seen[h] {
+			seen[h] = true
+			e.Hints = append(e.Hints, h)
+		}
+	}
+	match := func(l string) {
+		for _, h := range hints {
+			if h.re.MatchString(l) {
+				addHint(h.text)
+			}
+		}
+	}
+	match(err.Error()) // libcontainer reports version problems in err itself
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		l := msgPrefix.ReplaceAllString(sc.Text(), "")
+		if strings.HasPrefix(l, "Error (") && !benign.MatchString(l) && len(e.Errors) < maxErrorLines {
+			e.Errors = append(e.Errors, l)
+		}
+		if strings.HasPrefix(l, "Error") || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
+			match(l)
+		}
+	}
+	if errors.Is(err, ErrStalled) {
+		if StalledAtBreakpoint(logPath) {
+			addHint("CRIU waited for a hardware breakpoint that never fired (debug registers not virtualised here): " +
+				"set MYCR_HW_BREAKPOINTS=broken (mycr then runs CRIU with CRIU_FAULT=130) and retry")
+		} else {
+			addHint("CRIU was stuck and the watchdog killed it; if it was only slow, raise " + EnvTimeout)
+		}
+	}
+	return e
+}
+
+// StalledAtBreakpoint tells whether a CRIU log ends where a dump waits for the
+// parasite to hit its hardware breakpoint ("Waiting for N to trap" ...
+// "Sent msg to daemon"), i.e. the hang of machines whose breakpoints never fire.
+func StalledAtBreakpoint(logPath string) bool {
+	lines := criuTail(logPath, 3)
+	for _, l := range lines {
+		if strings.Contains(l, " to trap") || strings.Contains(l, "exited trapping") {
+			return true
+		}
+	}
+	return false
+}
+
+// criuTail returns the last n lines CRIU itself wrote (not the parasite's
+// "pie:" lines), timestamps stripped.
+func criuTail(logPath string, n int) []string {
+	var out []string
+	for _, l := range tailLines(logPath) {
+		l = tsPrefix.ReplaceAllString(l, "")
+		if l != "" && !strings.HasPrefix(l, "pie:") {
+			out = append(out, l)
+		}
+	}
+	return out[max(0, len(out)-n):]
+}
+
+// tailLines reads the last 64 KiB of a log as lines.
+func tailLines(logPath string) []string {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const tail = 64 * 1024
+	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
+		_, _ = f.Seek(-tail, io.SeekEnd)
+	}
+	b, _ := io.ReadAll(f)
+	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+}
+
+// lastLogLine is the log's last non-empty line, shortened for messages.
+func lastLogLine(logPath string) string {
+	lines := tailLines(logPath)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if len(l) > 200 {
+				l = l[:200] + "..."
+			}
+			return l
+		}
+	}
+	return ""
+}

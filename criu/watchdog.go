@@ -1,0 +1,146 @@
+package criu
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// ErrStalled is wrapped by the error Watch returns when it killed a stuck CRIU.
+var ErrStalled = errors.New("CRIU stalled")
+
+// EnvTimeout overrides the stall timeout (a Go duration such as "90s").
+const EnvTimeout = "MYCR_CRIU_TIMEOUT"
+
+// DefaultStallTimeout is generous: a healthy CRIU logs or writes images far
+// more often than this, even when dumping gigabytes.
+const DefaultStallTimeout = 60 * time.Second
+
+// killGrace bounds the wait for fn after CRIU was killed; libcontainer
+// returns at once (its socket to criu gets EOF), anything else is abandoned.
+var killGrace = 10 * time.Second
+
+// StallTimeout reads MYCR_CRIU_TIMEOUT, falling back to DefaultStallTimeout.
+func StallTimeout() time.Duration {
+	v := os.Getenv(EnvTimeout)
+	if v == "" {
+		return DefaultStallTimeout
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		logrus.Warnf("ignoring %s=%q (want a duration like 90s); using %v", EnvTimeout, v, DefaultStallTimeout)
+		return DefaultStallTimeout
+	}
+	return d
+}
+
+// StallError describes a CRIU run the watchdog killed.
+type StallError struct {
+	Stall    time.Duration
+	LogPath  string
+	LastLine string
+	Killed   []int // pids of the killed criu processes
+	Err      error // fn's own error, if it returned in time
+}
+
+func (e *StallError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CRIU made no progress for %v (log %s, last line: %q); ", e.Stall, e.LogPath, e.LastLine)
+	if len(e.Killed) > 0 {
+		fmt.Fprintf(&b, "it was killed (pid %v)", e.Killed)
+	} else {
+		b.WriteString("no criu process of ours was found to kill")
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *StallError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrStalled}
+	}
+	return []error{ErrStalled, e.Err}
+}
+
+// Watch runs fn (which starts `criu swrk` as our child, as libcontainer does)
+// and kills those criu processes if neither the log at logPath nor the files
+// under progressDirs grow for stall (<= 0: StallTimeout()). See StallError
+// for what it returns.
+func Watch(logPath string, progressDirs []string, stall time.Duration, fn func() error) error {
+	if stall <= 0 {
+		stall = StallTimeout()
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+
+	tick := time.NewTicker(min(max(stall/10, 20*time.Millisecond), time.Second))
+	defer tick.Stop()
+	last, lastChange := measure(logPath, progressDirs), time.Now()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+		if now := measure(logPath, progressDirs); now != last {
+			last, lastChange = now, time.Now()
+			continue
+		}
+		if time.Since(lastChange) < stall {
+			continue
+		}
+		se := &StallError{Stall: stall, LogPath: logPath, LastLine: lastLogLine(logPath)}
+		se.Killed = killCriu()
+		select {
+		case se.Err = <-done:
+		case <-time.After(killGrace):
+		}
+		return se
+	}
+}
+
+// killCriu SIGKILLs our criu children and returns their pids.
+func killCriu() []int {
+	var killed []int
+	for _, p := range criuProcs(os.Getpid(), criuBinary()) {
+		if err := p.kill(); err != nil {
+			logrus.Warnf("kill criu pid %d: %v", p.pid, err)
+			continue
+		}
+		killed = append(killed, p.pid)
+	}
+	return killed
+}
+
+// progress is what must change for CRIU to count as alive.
+type progress struct {
+	logSize, dirBytes int64
+	files             int
+}
+
+func measure(logPath string, dirs []string) progress {
+	var p progress
+	if fi, err := os.Stat(logPath); err == nil {
+		p.logSize = fi.Size()
+	}
+	for _, d := range dirs {
+		_ = filepath.WalkDir(d, func(_ string, de fs.DirEntry, err error) error {
+			if err == nil && de.Type().IsRegular() {
+				if fi, err := de.Info(); err == nil {
+					p.dirBytes += fi.Size()
+					p.files++
+				}
+			}
+			return nil
+		})
+	}
+	return p
+}
