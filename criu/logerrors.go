@@ -35,6 +35,11 @@ var hints = []hint{
 		"a process with a checkpointed PID still exists (the original, or a previous restore not yet reaped): stop and delete it, wait until it is gone, and retry"},
 	{regexp.MustCompile(`Tracking memory is not available|Dirty tracking is OFF|BUG at criu/mem\.c`),
 		"this kernel has no soft-dirty memory tracking, so pre-dump and --track-mem cannot work: do a plain checkpoint"},
+	// Go >= 1.24 listens with MPTCP by default; seen with the integration tests' Go program.
+	{regexp.MustCompile(`Unsupported proto 262`),
+		"a socket uses MPTCP (Go >= 1.24 programs do by default), which CRIU cannot dump: run the program with GODEBUG=multipathtcp=0"},
+	{regexp.MustCompile(`mnt: Can't create a temporary directory: Read-only file system`),
+		"CRIU cannot restore into a read-only root filesystem: set root.readonly to false in config.json for containers you checkpoint"},
 	{regexp.MustCompile(`CRIU_FAULT out of bounds`),
 		"CRIU rejects the CRIU_FAULT in the environment: unset it, or use 130 (no hardware breakpoints)"},
 	// Texts of libcontainer's version checks and of CRIU's missing-feature

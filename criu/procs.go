@@ -68,7 +68,8 @@ func (p proc) kill() error {
 		return err
 	}
 	defer unix.Close(fd)
-	if now, err := readProc(p.pid); err != nil || now != p {
+	// Compare comm only: killing a parent first reparents its children (new ppid).
+	if now, err := readProc(p.pid); err != nil || now.comm != p.comm {
 		return fmt.Errorf("pid %d changed identity", p.pid)
 	}
 	return unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)

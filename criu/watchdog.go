@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,11 @@ const EnvTimeout = "MYCR_CRIU_TIMEOUT"
 // DefaultStallTimeout is generous: a healthy CRIU logs or writes images far
 // more often than this, even when dumping gigabytes.
 const DefaultStallTimeout = 60 * time.Second
+
+// breakpointStall is how long a dump may wait for a hardware breakpoint trap:
+// a working trap takes microseconds, a broken one never comes, so waiting the
+// full stall timeout would only delay the retry without breakpoints.
+var breakpointStall = 3 * time.Second
 
 // killGrace bounds the wait for fn after CRIU was killed; libcontainer
 // returns at once (its socket to criu gets EOF), anything else is abandoned.
@@ -94,7 +100,8 @@ func Watch(logPath string, progressDirs []string, stall time.Duration, fn func()
 			last, lastChange = now, time.Now()
 			continue
 		}
-		if time.Since(lastChange) < stall {
+		idle := time.Since(lastChange)
+		if idle < stall && (idle < breakpointStall || !StalledAtBreakpoint(logPath)) {
 			continue
 		}
 		se := &StallError{Stall: stall, LogPath: logPath, LastLine: lastLogLine(logPath)}
@@ -110,7 +117,9 @@ func Watch(logPath string, progressDirs []string, stall time.Duration, fn func()
 // killCriu SIGKILLs our criu children and returns their pids.
 func killCriu() []int {
 	var killed []int
-	for _, p := range criuProcs(os.Getpid(), criuBinary()) {
+	procs := criuProcs(os.Getpid(), criuBinary())
+	slices.Reverse(procs) // children first, so none is orphaned mid-way
+	for _, p := range procs {
 		if err := p.kill(); err != nil {
 			logrus.Warnf("kill criu pid %d: %v", p.pid, err)
 			continue

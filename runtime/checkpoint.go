@@ -42,7 +42,9 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := writeImageMeta(o.ImagesDirectory, c); err != nil {
+	meta := criu.NewMeta(id, Bundle(c), r.criuVersion())
+	meta.LeaveRunning, meta.TCPEstablished = o.LeaveRunning, o.TcpEstablished
+	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}
 	logPath := filepath.Join(logDir(o), "dump.log")
@@ -50,7 +52,10 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	oldUmask := unix.Umask(0o077)
 	defer unix.Umask(oldUmask)
 	start := time.Now()
-	err = criu.Watch(logPath, progressDirs(o), criu.StallTimeout(), func() error { return c.Checkpoint(o) })
+	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
+		keepRunning(c, status == libcontainer.Paused) // a killed first try may have left it frozen
+		return c.Checkpoint(o)
+	})
 	if err != nil {
 		keepRunning(c, status == libcontainer.Paused)
 		return fmt.Errorf("checkpoint of %s failed, the container is still %s: %w", id, status, criu.Explain(err, logPath))

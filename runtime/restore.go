@@ -57,7 +57,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	o.Launch.IO.Terminal = o.Create.Spec.Process.Terminal
 	logPath := filepath.Join(logDir(&o.Criu), "restore.log")
 	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
-		err := criu.Watch(logPath, progressDirs(&o.Criu), criu.StallTimeout(), func() error {
+		err := r.watchCriu(logPath, progressDirs(&o.Criu), false, func() error {
 			return c.Restore(p, &o.Criu)
 		})
 		if err != nil {
@@ -110,7 +110,7 @@ func restoreBundle(flag, imageDir string) string {
 	if _, err := os.Stat(spec.ConfigName); err == nil {
 		return "."
 	}
-	if m := ReadImageMeta(imageDir); m != nil && m.Bundle != "" {
+	if m, err := criu.ReadMeta(imageDir); err == nil && m.Bundle != "" {
 		logrus.Debugf("using bundle %s recorded in the checkpoint", m.Bundle)
 		return m.Bundle
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 
+	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -21,6 +22,9 @@ const DefaultRoot = "/run/mycr"
 // Root is a state directory holding one sub-directory per container.
 type Root struct {
 	Dir string
+	// Criu is how CRIU runs here (set by criu.Prepare); nil disables the retry
+	// without hardware breakpoints.
+	Criu *criu.Env
 }
 
 // OpenRoot makes dir absolute and creates it 0700 (state may name secrets' paths).

@@ -27,7 +27,7 @@ var checkpointCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		o, err := criuOpts(c)
+		r, o, err := criuOpts(c)
 		if err != nil {
 			return err
 		}
@@ -44,10 +44,6 @@ var checkpointCommand = &cli.Command{
 		}
 		if o.LazyPages && o.StatusFd < 0 && o.PageServer.Address == "" {
 			return errors.New("--lazy-pages needs --status-fd or --page-server to hand the memory over")
-		}
-		r, err := root(c)
-		if err != nil {
-			return err
 		}
 		return r.Checkpoint(id, o)
 	},

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/runtime"
 )
 
 // crFlags are the CRIU options checkpoint and restore share (runc's names).
@@ -32,16 +33,22 @@ func crFlags() []cli.Flag {
 	}
 }
 
-// criuOpts builds libcontainer's CRIU options from the flags and prepares CRIU's
-// environment (binary, hardware-breakpoint workaround) for this process.
-func criuOpts(c *cli.Context) (*libcontainer.CriuOpts, error) {
+// criuOpts opens the state root with CRIU's environment prepared (binary,
+// hardware-breakpoint workaround) and builds libcontainer's CRIU options from the flags.
+func criuOpts(c *cli.Context) (*runtime.Root, *libcontainer.CriuOpts, error) {
 	r, err := root(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := criu.Prepare(r.Dir, c.String("criu")); err != nil {
-		return nil, err
+	if r.Criu, err = criu.Prepare(r.Dir, c.String("criu")); err != nil {
+		return nil, nil, err
 	}
+	o, err := criuFlagOpts(c)
+	return r, o, err
+}
+
+func criuFlagOpts(c *cli.Context) (*libcontainer.CriuOpts, error) {
+	var err error
 	imagePath := c.String("image-path")
 	if imagePath == "" {
 		cwd, err := os.Getwd()

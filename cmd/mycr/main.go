@@ -10,10 +10,12 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/runtime"
 )
 
 func main() {
+	criu.RuntimeVersion = "mycr " + version
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		fatal(err)

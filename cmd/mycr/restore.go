@@ -32,7 +32,7 @@ container in the "created" state restores into that container, keeping its stdio
 		if err != nil {
 			return err
 		}
-		o, err := criuOpts(c)
+		r, o, err := criuOpts(c)
 		if err != nil {
 			return err
 		}
@@ -43,10 +43,6 @@ container in the "created" state restores into that container, keeping its stdio
 			return err
 		}
 		bundle, err := absOrEmpty(c.String("bundle"))
-		if err != nil {
-			return err
-		}
-		r, err := root(c)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,78 @@
+package criu
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MetaName is mycr's record, inside an image directory, of where a checkpoint
+// came from: restore finds the bundle there, inspect and archives show it.
+const MetaName = "mycr-checkpoint.json"
+
+// MetaFormat is the version of the image directory layout mycr writes.
+const MetaFormat = 1
+
+// RuntimeVersion names the runtime in metadata ("mycr 0.1.0"); set by the CLI.
+var RuntimeVersion = "mycr"
+
+// Meta describes a checkpoint image directory.
+type Meta struct {
+	Format         int       `json:"format"`
+	ID             string    `json:"id"`
+	Bundle         string    `json:"bundle"`
+	Created        time.Time `json:"created"`
+	Runtime        string    `json:"runtime"`
+	CriuVersion    int       `json:"criuVersion"`
+	Kernel         string    `json:"kernel"`
+	Arch           string    `json:"arch"`
+	LeaveRunning   bool      `json:"leaveRunning,omitempty"`
+	TCPEstablished bool      `json:"tcpEstablished,omitempty"`
+}
+
+// NewMeta fills in the host facts of a checkpoint taken now.
+func NewMeta(id, bundle string, criuVersion int) *Meta {
+	m := &Meta{Format: MetaFormat, ID: id, Bundle: bundle, Created: time.Now().UTC(),
+		Runtime: RuntimeVersion, CriuVersion: criuVersion, Arch: goruntime.GOARCH}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	return m
+}
+
+// WriteMeta stores m in dir, 0600 like the images.
+func WriteMeta(dir string, m *Meta) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, MetaName), data, 0o600)
+}
+
+// ReadMeta reads dir's record; os.ErrNotExist if the images were not made by mycr.
+func ReadMeta(dir string) (*Meta, error) {
+	f, err := os.Open(filepath.Join(dir, MetaName))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var m Meta
+	if err := json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w", filepath.Join(dir, MetaName), err)
+	}
+	if m.Format > MetaFormat {
+		return nil, fmt.Errorf("%s has format %d, newer than this mycr understands (%d): upgrade mycr", filepath.Join(dir, MetaName), m.Format, MetaFormat)
+	}
+	if m.Format == 0 {
+		return nil, errors.New(filepath.Join(dir, MetaName) + " has no format version: not written by mycr")
+	}
+	return &m, nil
+}

@@ -1,0 +1,35 @@
+package runtime
+
+import (
+	"errors"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/criu"
+)
+
+// watchCriu runs a CRIU operation under the watchdog. If CRIU hung waiting for a
+// hardware breakpoint although the probe said they work (a VM moved to another
+// host keeps its boot id and cache), breakpoints are switched off for this boot
+// and the operation runs once more.
+func (r *Root) watchCriu(logPath string, dirs []string, retryable bool, fn func() error) error {
+	err := criu.Watch(logPath, dirs, criu.StallTimeout(), fn)
+	if !retryable || r.Criu == nil || r.Criu.Fault != "" ||
+		!errors.Is(err, criu.ErrStalled) || !criu.StalledAtBreakpoint(logPath) {
+		return err
+	}
+	if derr := r.Criu.DisableHWBreakpoints(r.Dir); derr != nil {
+		logrus.Warnf("cannot switch CRIU to its no-breakpoint mode: %v", derr)
+		return err
+	}
+	logrus.Warnf("CRIU hung waiting for a hardware breakpoint; retrying with CRIU_FAULT=%s (kept for this boot)", r.Criu.Fault)
+	return criu.Watch(logPath, dirs, criu.StallTimeout(), fn)
+}
+
+// criuVersion is the version of the CRIU in use, 0 if unknown.
+func (r *Root) criuVersion() int {
+	if r.Criu == nil {
+		return 0
+	}
+	return r.Criu.Version
+}
