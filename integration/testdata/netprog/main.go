@@ -3,7 +3,9 @@
 //
 // Default mode: an echo server listening on -addr and, in the same process, ONE
 // client connection to it that sends "ping N" every -interval, checks the echo, and
-// appends N (the reply count) as a line to -out. The connection is never redialed:
+// appends N (the reply count) as a line to -out. Each ping also makes a round trip
+// over a pair of UDP sockets on loopback, so a checkpoint holds a listening TCP
+// socket, an established TCP connection and UDP sockets. The connection is never redialed:
 // if it breaks, netprog appends "ERR: ..." to -out and exits 1, so a test sees a
 // connection that did not survive checkpoint/restore.
 //
@@ -63,7 +65,8 @@ func main() {
 	if err != nil {
 		fail(*out, "dial: %v", err)
 	}
-	fmt.Printf("listening on %s, client %s\n", ln.Addr(), conn.LocalAddr())
+	udpEcho, udpClient := udpPair(*out)
+	fmt.Printf("listening on %s, client %s, udp %s\n", ln.Addr(), conn.LocalAddr(), udpEcho.LocalAddr())
 	r := bufio.NewReader(conn)
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
@@ -79,6 +82,9 @@ func main() {
 		}
 		if got != msg {
 			fail(*out, "echo of ping %d was %q", n, got)
+		}
+		if err := udpRoundTrip(udpEcho, udpClient, msg); err != nil {
+			fail(*out, "udp ping %d: %v", n, err)
 		}
 		if err := appendLine(*out, fmt.Sprint(n)); err != nil {
 			fmt.Fprintln(os.Stderr, "netprog:", err)
@@ -164,4 +170,42 @@ func fail(out, format string, args ...any) {
 	fmt.Fprintln(os.Stderr, "netprog:", msg)
 	appendLine(out, "ERR: "+msg)
 	os.Exit(1)
+}
+
+// udpPair binds a UDP echo socket on loopback and a client connected to it.
+func udpPair(out string) (*net.UDPConn, *net.UDPConn) {
+	echo, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		fail(out, "udp listen: %v", err)
+	}
+	client, err := net.DialUDP("udp", nil, echo.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		fail(out, "udp dial: %v", err)
+	}
+	return echo, client
+}
+
+// udpRoundTrip sends msg from client to echo and back.
+func udpRoundTrip(echo, client *net.UDPConn, msg string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	echo.SetDeadline(deadline)
+	client.SetDeadline(deadline)
+	if _, err := client.Write([]byte(msg)); err != nil {
+		return err
+	}
+	buf := make([]byte, 64)
+	n, from, err := echo.ReadFromUDP(buf)
+	if err != nil {
+		return err
+	}
+	if _, err := echo.WriteToUDP(buf[:n], from); err != nil {
+		return err
+	}
+	if n, err = client.Read(buf); err != nil {
+		return err
+	}
+	if string(buf[:n]) != msg {
+		return fmt.Errorf("udp echo was %q", buf[:n])
+	}
+	return nil
 }
