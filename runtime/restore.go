@@ -15,9 +15,11 @@ import (
 
 // RestoreOpts describe a restore: which images, into which container, with what stdio.
 type RestoreOpts struct {
-	Create CreateOpts // ID, and Bundle ("" = current dir, else the checkpoint's bundle)
-	Criu   libcontainer.CriuOpts
-	Launch LaunchOpts
+	Create      CreateOpts // ID, and Bundle ("" = current dir, else the checkpoint's bundle)
+	Criu        libcontainer.CriuOpts
+	Launch      LaunchOpts
+	Import      string            // archive to restore from ("-" = stdin) instead of an image dir
+	RemapMounts map[string]string // bind mount destination -> new host source
 }
 
 // Restore brings a checkpoint back as container o.Create.ID. If that ID names a
@@ -29,6 +31,13 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := spec.ValidateID(id); err != nil {
 		return -1, err
 	}
+	if o.Import != "" {
+		cleanup, err := r.unpackImport(&o)
+		defer cleanup()
+		if err != nil {
+			return -1, err
+		}
+	}
 	if err := checkImageDir(&o.Criu); err != nil {
 		return -1, err
 	}
@@ -38,8 +47,9 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	}
 	defer lock.Unlock()
 
+	replaceCreated := func() error { return nil }
 	if r.Exists(id) {
-		if err := r.replaceCreated(id, &o); err != nil {
+		if replaceCreated, err = r.takeOverCreated(id, &o); err != nil {
 			return -1, err
 		}
 	}
@@ -49,6 +59,15 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 			return -1, err
 		}
 		o.Create.Bundle, o.Create.Spec = bundle, s
+	}
+	if err := RemapMounts(o.Create.Spec, o.RemapMounts); err != nil {
+		return -1, err
+	}
+	if err := checkRestorable(o.Criu.ImagesDirectory, o.Create.Spec, r.criuVersion()); err != nil {
+		return -1, err
+	}
+	if err := replaceCreated(); err != nil {
+		return -1, fmt.Errorf("replace created container %s: %w", id, err)
 	}
 	c, err := r.Create(o.Create)
 	if err != nil {
@@ -117,39 +136,37 @@ func restoreBundle(flag, imageDir string) string {
 	return "."
 }
 
-// replaceCreated turns a restore onto an existing ID into a restore into the created
-// container: its bundle and stdio are kept, its waiting init is replaced by the checkpoint.
-func (r *Root) replaceCreated(id string, o *RestoreOpts) error {
+// takeOverCreated turns a restore onto an existing ID into a restore into the created
+// container: its bundle and stdio are kept, and its waiting init is to be replaced by
+// the checkpoint (by the returned func, once the restore's checks passed).
+func (r *Root) takeOverCreated(id string, o *RestoreOpts) (func() error, error) {
 	c, err := r.Load(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	status, err := c.Status()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if status != libcontainer.Created {
-		return fmt.Errorf("container %s already exists and is %s: restore needs a new ID or a container in the created state", id, status)
+		return nil, fmt.Errorf("container %s already exists and is %s: restore needs a new ID or a container in the created state", id, status)
 	}
 	bundle, s, err := LoadBundle(Bundle(c))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.Create.Bundle, o.Create.Spec = bundle, s
 	o.Launch.IO.Detach = true
 	if !s.Process.Terminal && o.Launch.IO.Stdio == nil {
 		state, err := c.State()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if o.Launch.IO.Stdio, err = reopenStdio(state.InitProcessPid); err != nil {
-			return fmt.Errorf("take over the stdio of created container %s: %w", id, err)
+			return nil, fmt.Errorf("take over the stdio of created container %s: %w", id, err)
 		}
 	}
-	if err := destroy(c); err != nil {
-		return fmt.Errorf("replace created container %s: %w", id, err)
-	}
-	return nil
+	return func() error { return destroy(c) }, nil
 }
 
 // reopenStdio opens the stdio a process holds (daemons' pipes) through /proc.

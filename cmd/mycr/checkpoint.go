@@ -2,8 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/opencontainers/runc/libcontainer"
 	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/runtime"
 )
 
 var checkpointCommand = &cli.Command{
@@ -18,8 +23,16 @@ var checkpointCommand = &cli.Command{
 		&cli.StringFlag{Name: "page-server", Usage: "ADDRESS:PORT of a CRIU page server"},
 		&cli.IntFlag{Name: "status-fd", Value: -1, Usage: "fd to write \\0 to when the lazy-pages server is ready"},
 		&cli.BoolFlag{Name: "pre-dump", Usage: "dump memory only (needs soft-dirty tracking, absent on this kernel)"},
+		&cli.StringFlag{Name: "export", Usage: "also write one portable archive to FILE (- for stdout)"},
+		&cli.StringFlag{Name: "compress", Value: "zstd", Usage: "archive compression: zstd, gzip or none"},
+		&cli.BoolFlag{Name: "all", Usage: "checkpoint every running container of the root, each to --image-root/<id>"},
+		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory that receives one image dir per container"},
+		archiveKeyFlag,
 	),
 	Action: func(c *cli.Context) error {
+		if c.Bool("all") {
+			return checkpointAll(c)
+		}
 		if err := exactArgs(c, 1); err != nil {
 			return err
 		}
@@ -27,24 +40,96 @@ var checkpointCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		r, o, err := criuOpts(c)
+		r, o, err := checkpointOpts(c)
 		if err != nil {
 			return err
 		}
-		o.ParentImage = c.String("parent-path")
-		o.LeaveRunning = c.Bool("leave-running") || c.Bool("pre-dump")
-		o.PreDump = c.Bool("pre-dump")
-		o.TcpSkipInFlight = c.Bool("tcp-skip-in-flight")
-		o.LinkRemap = c.Bool("link-remap")
-		o.StatusFd = c.Int("status-fd")
-		if ps := c.String("page-server"); ps != "" {
-			if o.PageServer, err = parsePageServer(ps); err != nil {
+		if file := c.String("export"); file != "" {
+			x, err := exportOpts(c, file)
+			if err != nil {
 				return err
 			}
-		}
-		if o.LazyPages && o.StatusFd < 0 && o.PageServer.Address == "" {
-			return errors.New("--lazy-pages needs --status-fd or --page-server to hand the memory over")
+			if !c.IsSet("image-path") {
+				o.ImagesDirectory = "" // images only go into the archive
+			}
+			return r.CheckpointExport(id, o, x)
 		}
 		return r.Checkpoint(id, o)
 	},
+}
+
+// checkpointOpts adds the checkpoint-only flags to the shared CRIU options.
+func checkpointOpts(c *cli.Context) (*runtime.Root, *libcontainer.CriuOpts, error) {
+	r, o, err := criuOpts(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.ParentImage = c.String("parent-path")
+	o.LeaveRunning = c.Bool("leave-running") || c.Bool("pre-dump")
+	o.PreDump = c.Bool("pre-dump")
+	o.TcpSkipInFlight = c.Bool("tcp-skip-in-flight")
+	o.LinkRemap = c.Bool("link-remap")
+	o.StatusFd = c.Int("status-fd")
+	if ps := c.String("page-server"); ps != "" {
+		if o.PageServer, err = parsePageServer(ps); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.LazyPages && o.StatusFd < 0 && o.PageServer.Address == "" {
+		return nil, nil, errors.New("--lazy-pages needs --status-fd or --page-server to hand the memory over")
+	}
+	return r, o, nil
+}
+
+func exportOpts(c *cli.Context, file string) (runtime.ExportOpts, error) {
+	comp, err := criu.ParseCompression(c.String("compress"))
+	if err != nil {
+		return runtime.ExportOpts{}, err
+	}
+	key, err := archiveKey(c)
+	if err != nil {
+		return runtime.ExportOpts{}, err
+	}
+	if file != "-" {
+		if file, err = absOrEmpty(file); err != nil {
+			return runtime.ExportOpts{}, err
+		}
+	}
+	return runtime.ExportOpts{File: file, Compression: comp, Key: key}, nil
+}
+
+func checkpointAll(c *cli.Context) error {
+	if c.NArg() != 0 || c.String("image-root") == "" {
+		return errors.New("checkpoint --all takes no container ID and needs --image-root DIR")
+	}
+	r, o, err := checkpointOpts(c)
+	if err != nil {
+		return err
+	}
+	root, err := absOrEmpty(c.String("image-root"))
+	if err != nil {
+		return err
+	}
+	outcomes, err := r.CheckpointAll(root, *o)
+	if err != nil {
+		return err
+	}
+	return reportAll(c, "checkpointed", outcomes)
+}
+
+// reportAll prints one line per container and fails if any of them failed.
+func reportAll(c *cli.Context, verb string, outcomes []runtime.Outcome) error {
+	failed := 0
+	for _, o := range outcomes {
+		if o.Err != nil {
+			failed++
+			fmt.Fprintf(c.App.ErrWriter, "FAILED %s: %v\n", o.ID, o.Err)
+			continue
+		}
+		fmt.Fprintf(c.App.Writer, "%s %s (%s)\n", verb, o.ID, o.Dir)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d containers failed", failed, len(outcomes))
+	}
+	return nil
 }

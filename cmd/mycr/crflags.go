@@ -102,3 +102,15 @@ func parsePageServer(s string) (libcontainer.CriuPageServerInfo, error) {
 	}
 	return libcontainer.CriuPageServerInfo{Address: host, Port: int32(n)}, nil
 }
+
+// archiveKeyFlag names a file holding the key that signs (export) or must have
+// signed (import) a checkpoint archive.
+var archiveKeyFlag = &cli.StringFlag{Name: "archive-key", EnvVars: []string{"MYCR_ARCHIVE_KEY_FILE"},
+	Usage: "file with a secret key: sign the archive (export) / require a valid signature (import)"}
+
+func archiveKey(c *cli.Context) ([]byte, error) {
+	if path := c.String("archive-key"); path != "" {
+		os.Setenv("MYCR_ARCHIVE_KEY_FILE", path)
+	}
+	return criu.ArchiveKey()
+}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/mycr/mycr/runtime"
@@ -23,8 +28,17 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "lsm-profile", Usage: "LSM profile for the restored processes (TYPE:NAME)"},
 		&cli.StringFlag{Name: "lsm-mount-context", Usage: "LSM mount context for the restored mounts"},
 		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
+		&cli.StringFlag{Name: "import", Usage: "restore from a checkpoint archive (FILE, or - for stdin) made by checkpoint --export"},
+		&cli.StringSliceFlag{Name: "remap-mount", Usage: "DEST=SRC: bind-mount SRC at DEST instead of the configured source"},
+		&cli.BoolFlag{Name: "all", Usage: "restore every checkpoint under --image-root as the container it was"},
+		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory holding one image dir per container"},
+		&cli.StringFlag{Name: "console-socket-dir", Usage: "with --all: terminal container <id> gets its pty on DIR/<id>.sock"},
+		archiveKeyFlag,
 	),
 	Action: func(c *cli.Context) error {
+		if c.Bool("all") {
+			return restoreAll(c)
+		}
 		if err := exactArgs(c, 1); err != nil {
 			return err
 		}
@@ -32,30 +46,11 @@ container in the "created" state restores into that container, keeping its stdio
 		if err != nil {
 			return err
 		}
-		r, o, err := criuOpts(c)
+		r, ro, err := restoreOpts(c, id)
 		if err != nil {
 			return err
 		}
-		o.LsmProfile = c.String("lsm-profile")
-		o.LsmMountContext = c.String("lsm-mount-context")
-		pidFile, err := absOrEmpty(c.String("pid-file"))
-		if err != nil {
-			return err
-		}
-		bundle, err := absOrEmpty(c.String("bundle"))
-		if err != nil {
-			return err
-		}
-		co := createOpts(c, id, bundle, nil)
-		status, err := r.Restore(runtime.RestoreOpts{
-			Create: co,
-			Criu:   *o,
-			Launch: runtime.LaunchOpts{
-				IO:          runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
-				PidFile:     pidFile,
-				NoSubreaper: c.Bool("no-subreaper"),
-			},
-		})
+		status, err := r.Restore(*ro)
 		if err != nil {
 			return err
 		}
@@ -64,4 +59,75 @@ container in the "created" state restores into that container, keeping its stdio
 		}
 		return exitError{status}
 	},
+}
+
+// restoreOpts gathers a restore's options from the flags.
+func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts, error) {
+	r, o, err := criuOpts(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.LsmProfile = c.String("lsm-profile")
+	o.LsmMountContext = c.String("lsm-mount-context")
+	pidFile, err := absOrEmpty(c.String("pid-file"))
+	if err != nil {
+		return nil, nil, err
+	}
+	bundle, err := absOrEmpty(c.String("bundle"))
+	if err != nil {
+		return nil, nil, err
+	}
+	remap := map[string]string{}
+	for _, kv := range c.StringSlice("remap-mount") {
+		dest, src, ok := strings.Cut(kv, "=")
+		if !ok || dest == "" || src == "" {
+			return nil, nil, fmt.Errorf("--remap-mount %q: want DEST=SRC", kv)
+		}
+		remap[dest] = src
+	}
+	ro := &runtime.RestoreOpts{
+		Create: createOpts(c, id, bundle, nil),
+		Criu:   *o,
+		Launch: runtime.LaunchOpts{
+			IO:          runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
+			PidFile:     pidFile,
+			NoSubreaper: c.Bool("no-subreaper"),
+		},
+		RemapMounts: remap,
+	}
+	if imp := c.String("import"); imp != "" {
+		if _, err := archiveKey(c); err != nil {
+			return nil, nil, err
+		}
+		if imp != "-" {
+			if imp, err = filepath.Abs(imp); err != nil {
+				return nil, nil, err
+			}
+		}
+		ro.Import = imp
+	}
+	return r, ro, nil
+}
+
+func restoreAll(c *cli.Context) error {
+	if c.NArg() != 0 || c.String("image-root") == "" {
+		return errors.New("restore --all takes no container ID and needs --image-root DIR")
+	}
+	r, ro, err := restoreOpts(c, "")
+	if err != nil {
+		return err
+	}
+	root, err := absOrEmpty(c.String("image-root"))
+	if err != nil {
+		return err
+	}
+	consoleDir, err := absOrEmpty(c.String("console-socket-dir"))
+	if err != nil {
+		return err
+	}
+	outcomes, err := r.RestoreAll(root, consoleDir, *ro)
+	if err != nil {
+		return err
+	}
+	return reportAll(c, "restored", outcomes)
 }

@@ -1,0 +1,72 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mycr/mycr/criu"
+)
+
+// RemapMounts points bind mounts at other host paths: dest -> new source (for a
+// restore on a host where volumes live elsewhere).
+func RemapMounts(s *specs.Spec, remap map[string]string) error {
+	for dest, src := range remap {
+		found := false
+		for i := range s.Mounts {
+			if s.Mounts[i].Destination == dest {
+				s.Mounts[i].Source, found = src, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("--remap-mount %s=%s: the container has no mount at %s", dest, src, dest)
+		}
+	}
+	return nil
+}
+
+// checkRestorable refuses, before anything is created, a checkpoint this host
+// cannot restore: another architecture, an older CRIU than the one that wrote
+// the images, or bind-mount sources that do not exist here.
+func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
+	if m, err := criu.ReadMeta(imageDir); err == nil {
+		if m.Arch != "" && m.Arch != goruntime.GOARCH {
+			return fmt.Errorf("the checkpoint was taken on %s, this host is %s: it cannot be restored here", m.Arch, goruntime.GOARCH)
+		}
+		if criuVersion != 0 && m.CriuVersion > criuVersion {
+			return fmt.Errorf("the images were written by CRIU %s, this host has CRIU %s: install CRIU >= %s (make deps)",
+				criu.FormatVersion(m.CriuVersion), criu.FormatVersion(criuVersion), criu.FormatVersion(m.CriuVersion))
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	var missing []string
+	for _, m := range s.Mounts {
+		if !isBind(m) {
+			continue
+		}
+		if _, err := os.Stat(m.Source); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (for %s)", m.Source, m.Destination))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("bind mount sources missing on this host: %s; create them or point the mounts elsewhere with --remap-mount DEST=SRC",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func isBind(m specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,164 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/spec"
+)
+
+// ExportOpts turn a checkpoint into one portable archive.
+type ExportOpts struct {
+	File        string // archive path, "-" for stdout
+	Compression criu.Compression
+	Key         []byte // optional HMAC key
+}
+
+// exportSource is what the archive needs from the container, read before the
+// checkpoint removes it.
+type exportSource struct {
+	bundle, rootfs string
+	readonly       bool
+	created        time.Time
+	mounts         []string
+}
+
+// CheckpointExport checkpoints id and writes the images, the bundle's config, the
+// rootfs changes since start and metadata with checksums into one archive.
+func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpts) error {
+	c, err := r.Load(id)
+	if err != nil {
+		return err
+	}
+	src, err := readExportSource(c)
+	if err != nil {
+		return err
+	}
+	if o.ImagesDirectory == "" {
+		tmp, err := r.tempDir("export-" + id)
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		o.ImagesDirectory = filepath.Join(tmp, "images")
+	}
+	if err := r.Checkpoint(id, o); err != nil {
+		return err
+	}
+	if err := writeExport(x, id, o, src); err != nil {
+		return fmt.Errorf("checkpoint of %s succeeded (images in %s) but the archive could not be written: %w", id, o.ImagesDirectory, err)
+	}
+	return nil
+}
+
+func readExportSource(c *libcontainer.Container) (*exportSource, error) {
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.Config()
+	src := &exportSource{bundle: Bundle(c), rootfs: cfg.Rootfs, readonly: cfg.Readonlyfs, created: st.Created}
+	for _, m := range cfg.Mounts {
+		src.mounts = append(src.mounts, m.Destination)
+	}
+	return src, nil
+}
+
+func writeExport(x ExportOpts, id string, o *libcontainer.CriuOpts, src *exportSource) error {
+	staging, err := os.MkdirTemp(filepath.Dir(o.ImagesDirectory), ".export-staging-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staging)
+	files, err := criu.ImageFiles(o.ImagesDirectory, criu.ArchiveImagesDir)
+	if err != nil {
+		return err
+	}
+	meta, err := criu.ReadMeta(o.ImagesDirectory)
+	if err != nil {
+		return err
+	}
+	add := func(name, path string) { files = append(files, criu.ArchiveFile{Name: name, Path: path}) }
+	cfg := criu.ConfigDump{ID: id, Name: id, OCIRuntime: "mycr", CreatedTime: src.created.Format(time.RFC3339Nano),
+		CheckpointedAt: meta.Created.Format(time.RFC3339Nano)}
+	if err := writeJSON(filepath.Join(staging, criu.ArchiveConfigDump), cfg); err != nil {
+		return err
+	}
+	add(criu.ArchiveConfigDump, filepath.Join(staging, criu.ArchiveConfigDump))
+	add(criu.ArchiveSpecDump, filepath.Join(src.bundle, spec.ConfigName))
+	for _, dir := range []string{o.WorkDirectory, o.ImagesDirectory} {
+		if p := filepath.Join(dir, criu.ArchiveStatsDump); dir != "" && fileExists(p) {
+			add(criu.ArchiveStatsDump, p)
+			break
+		}
+	}
+	if !src.readonly {
+		diff := filepath.Join(staging, criu.ArchiveRootfsDiff)
+		n, err := writeRootfsDiff(diff, src)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			add(criu.ArchiveRootfsDiff, diff)
+		}
+	}
+	return writeArchiveFile(x, files, meta)
+}
+
+func writeRootfsDiff(path string, src *exportSource) (int, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return criu.WriteRootfsDiff(f, src.rootfs, src.created, src.mounts)
+}
+
+// writeArchiveFile writes the archive atomically (a reader never sees half of it).
+func writeArchiveFile(x ExportOpts, files []criu.ArchiveFile, meta *criu.Meta) error {
+	if x.File == "-" {
+		return criu.WriteArchive(os.Stdout, x.Compression, files, meta, x.Key)
+	}
+	tmp := x.File + ".part"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = criu.WriteArchive(f, x.Compression, files, meta, x.Key)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, x.File)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// tempDir makes a private scratch dir under the state root (same filesystem as
+// the state, 0700, hidden from list).
+func (r *Root) tempDir(name string) (string, error) {
+	return os.MkdirTemp(r.Dir, "."+name+"-")
+}

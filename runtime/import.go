@@ -1,0 +1,83 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/spec"
+)
+
+// unpackImport extracts and verifies an archive, then points the restore at its
+// images and at a bundle: --bundle (its config.json, or the archive's spec.dump
+// when it has none), else the checkpointed container's bundle if it exists here.
+// The rootfs changes in the archive are applied to that bundle's rootfs.
+func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
+	tmp, err := r.tempDir("import-" + o.Create.ID)
+	if err != nil {
+		return func() {}, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	if err := criu.ExtractArchive(o.Import, tmp); err != nil {
+		return cleanup, fmt.Errorf("import %s: %w", o.Import, err)
+	}
+	o.Criu.ImagesDirectory = filepath.Join(tmp, criu.ArchiveImagesDir)
+	bundle, err := importBundle(o.Create.Bundle, tmp)
+	if err != nil {
+		return cleanup, err
+	}
+	abs, s, err := LoadBundle(bundle)
+	if err != nil {
+		return cleanup, err
+	}
+	o.Create.Bundle, o.Create.Spec = abs, s
+	diff := filepath.Join(tmp, criu.ArchiveRootfsDiff)
+	if f, err := os.Open(diff); err == nil {
+		defer f.Close()
+		rootfs := s.Root.Path
+		if !filepath.IsAbs(rootfs) {
+			rootfs = filepath.Join(abs, rootfs)
+		}
+		if err := criu.ApplyRootfsDiff(f, rootfs); err != nil {
+			return cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
+		}
+	}
+	return cleanup, nil
+}
+
+// importBundle picks the bundle directory for an imported checkpoint.
+func importBundle(flag, unpacked string) (string, error) {
+	if flag != "" {
+		if _, err := os.Stat(filepath.Join(flag, spec.ConfigName)); errors.Is(err, os.ErrNotExist) {
+			if err := configFromSpecDump(flag, unpacked); err != nil {
+				return "", err
+			}
+		}
+		return flag, nil
+	}
+	if m, err := criu.ReadMeta(filepath.Join(unpacked, criu.ArchiveImagesDir)); err == nil && m.Bundle != "" {
+		if _, err := os.Stat(filepath.Join(m.Bundle, spec.ConfigName)); err == nil {
+			return m.Bundle, nil
+		}
+		return "", fmt.Errorf("the checkpoint's bundle %s does not exist on this host: pass --bundle DIR with the container's rootfs", m.Bundle)
+	}
+	return "", errors.New("the archive names no bundle: pass --bundle DIR with the container's rootfs")
+}
+
+// configFromSpecDump writes the archive's spec.dump as the bundle's config.json,
+// with the rootfs taken from the bundle (the source host's path means nothing here).
+func configFromSpecDump(bundle, unpacked string) error {
+	s, err := spec.Decode(filepath.Join(unpacked, criu.ArchiveSpecDump))
+	if err != nil {
+		return fmt.Errorf("archive's %s: %w", criu.ArchiveSpecDump, err)
+	}
+	if s.Root != nil && filepath.IsAbs(s.Root.Path) {
+		s.Root.Path = "rootfs"
+	}
+	logrus.Infof("writing %s/%s from the archive's %s", bundle, spec.ConfigName, criu.ArchiveSpecDump)
+	return writeJSON(filepath.Join(bundle, spec.ConfigName), s)
+}
