@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 BIN     := bin/mycr
 GOTEST  := go test -count=1
 
-.PHONY: all build deps install demo test test-unit test-integration fuzz clean
+.PHONY: all build deps install demo test test-unit test-integration test-dropin fuzz clean
 
 all: build
 
@@ -32,13 +32,19 @@ demo: deps install
 
 # Everything CI runs: unit tests (real ptrace, real CRIU) and integration tests
 # of the built binary with real containers.
-test: deps build test-unit test-integration
+test: deps build test-unit test-integration test-dropin
 
 test-unit:
 	$(GOTEST) ./spec/ ./criu/ ./runtime/ ./cmd/...
 
 test-integration: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 20m ./integration/ 2>&1 | tee integration.log; exit $${PIPESTATUS[0]}
+
+# dockerd, containerd and podman (Debian's packages, installed if missing) started by
+# the tests with mycr as their runtime, through their checkpoint/restore flows.
+test-dropin: deps build
+	bash scripts/install-dropin-deps.sh
+	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 9m ./integration/dropin/
 
 FUZZTIME ?= 60s
 fuzz:
