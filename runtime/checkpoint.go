@@ -91,13 +91,7 @@ func prepareDirs(o *libcontainer.CriuOpts) error {
 	if err := criu.PrepareImageDir(abs); err != nil {
 		return err
 	}
-	if o.WorkDirectory != "" {
-		if err := resolveWorkPath(o); err != nil {
-			return err
-		}
-		return criu.PrepareImageDir(o.WorkDirectory)
-	}
-	return nil
+	return prepareWorkDir(o)
 }
 
 // logDir is where CRIU writes its log: the work dir if given, else the image dir.

@@ -70,3 +70,17 @@ func isBind(m specs.Mount) bool {
 	}
 	return false
 }
+
+// retargetCgroup gives a container restored under a new ID its own cgroup when
+// the spec names the old one: containerd and ctr keep the checkpointed spec, whose
+// cgroupsPath ends in the old ID, and the old container may still be running.
+func retargetCgroup(s *specs.Spec, imageDir, newID string) {
+	m, err := criu.ReadMeta(imageDir)
+	if err != nil || m.ID == "" || m.ID == newID || s.Linux == nil {
+		return
+	}
+	p := s.Linux.CgroupsPath
+	if strings.HasSuffix(p, "/"+m.ID) || strings.HasSuffix(p, ":"+m.ID) || p == m.ID {
+		s.Linux.CgroupsPath = strings.TrimSuffix(p, m.ID) + newID
+	}
+}

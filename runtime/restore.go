@@ -63,6 +63,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := RemapMounts(o.Create.Spec, o.RemapMounts); err != nil {
 		return -1, err
 	}
+	retargetCgroup(o.Create.Spec, o.Criu.ImagesDirectory, id)
 	if err := checkRestorable(o.Criu.ImagesDirectory, o.Create.Spec, r.criuVersion()); err != nil {
 		return -1, err
 	}
@@ -111,13 +112,7 @@ func checkImageDir(o *libcontainer.CriuOpts) error {
 	if _, err := os.Stat(filepath.Join(abs, "inventory.img")); err != nil {
 		return fmt.Errorf("image path %s holds no checkpoint (inventory.img missing): was the checkpoint successful?", abs)
 	}
-	if o.WorkDirectory != "" {
-		if err := resolveWorkPath(o); err != nil {
-			return err
-		}
-		return criu.PrepareImageDir(o.WorkDirectory)
-	}
-	return nil
+	return prepareWorkDir(o)
 }
 
 // restoreBundle picks the bundle: the flag, else the current dir if it holds a

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -29,5 +30,24 @@ func resolveWorkPath(o *libcontainer.CriuOpts) error {
 		return err
 	}
 	o.WorkDirectory = real
+	return nil
+}
+
+// prepareWorkDir resolves --work-path and creates it 0700 if missing. An existing
+// one keeps its mode: it is often a daemon's own state dir (Podman's userdata,
+// containerd's task dir), and CRIU only writes logs and stats there.
+func prepareWorkDir(o *libcontainer.CriuOpts) error {
+	if err := resolveWorkPath(o); err != nil || o.WorkDirectory == "" {
+		return err
+	}
+	st, err := os.Stat(o.WorkDirectory)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.MkdirAll(o.WorkDirectory, 0o700)
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("work path %s is not a directory", o.WorkDirectory)
+	}
 	return nil
 }

@@ -1,0 +1,71 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+)
+
+// stopAndCopy migrates by checkpoint, copy, restore. CRIU kills the source at
+// the end of its dump (with its network still locked, as a checkpoint does);
+// if the copy or the target's restore then fails, the source is restored on
+// the source root from its images, and if even that fails the images are kept
+// and the error says how to restore them.
+func (m *migration) stopAndCopy() error {
+	if err := m.canceled(); err != nil {
+		return err
+	}
+	o := m.o.Criu
+	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
+	o.LazyPages, o.LeaveRunning, o.PreDump = false, false, false
+	o.StatusFd = -1
+	m.freeze = watchFreeze(m.state)
+	if err := m.dump(&o); err != nil {
+		m.freeze.stopAndGet()
+		keepRunning(m.c, false)
+		if m.sourceRunning() {
+			return fmt.Errorf("checkpoint of %s failed, the container is still running on the source: %w", m.o.ID, err)
+		}
+		return fmt.Errorf("checkpoint of %s failed and the container is not running any more: %w", m.o.ID, err)
+	}
+	// The source's processes are gone; its images are the container now.
+	if err := m.removeSource(); err != nil {
+		logrus.Warn(err)
+	}
+	n, err := copyImages(m.srcDir, m.dstDir)
+	m.rep.ImageBytes = n
+	if err == nil {
+		err = m.canceled()
+	}
+	if err == nil {
+		err = m.restoreTarget(false)
+	}
+	if err != nil {
+		return m.rollback(err)
+	}
+	m.measure()
+	return nil
+}
+
+// rollback restores the source container on the source root from its images.
+func (m *migration) rollback(cause error) error {
+	m.freeze.stopAndGet()
+	m.destroyTarget()
+	m.lock.Unlock() // Restore takes the container's lock itself
+	m.tempBase = "" // the images are the container until it runs again: never remove them here
+	o := m.o.Criu
+	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
+	o.LazyPages, o.LeaveRunning = false, false
+	o.StatusFd = -1
+	_, err := m.r.Restore(RestoreOpts{
+		Create: CreateOpts{ID: m.o.ID, Bundle: m.srcBundle},
+		Criu:   o,
+		Launch: m.o.Launch,
+	})
+	if err == nil {
+		return fmt.Errorf("migration of %s failed; it was restored on the source from its images (%s): %w", m.o.ID, m.srcDir, cause)
+	}
+	return fmt.Errorf("migration of %s failed (%w) and restoring it on the source failed too (%v); its images are kept: "+
+		"mycr --root %s restore -d --bundle %s --image-path %s %s",
+		m.o.ID, cause, err, m.r.Dir, m.srcBundle, m.srcDir, m.o.ID)
+}
