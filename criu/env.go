@@ -40,7 +40,12 @@ func Prepare(stateDir, criuPath string) (*Env, error) {
 		return nil, err
 	}
 	dropEmptyFault()
-	ver, err := BinaryVersion(bin)
+	var ver int
+	if _, set := os.LookupEnv("CRIU_FAULT"); set {
+		ver, err = BinaryVersion(bin) // also proves CRIU accepts the user's CRIU_FAULT
+	} else {
+		ver, err = cachedBinaryVersion(stateDir, bin)
+	}
 	if v, set := os.LookupEnv("CRIU_FAULT"); err != nil && set {
 		return nil, fmt.Errorf("criu at %s does not run with CRIU_FAULT=%q (%v): unset it or use %s", bin, v, err, FaultNoBreakpoints)
 	}

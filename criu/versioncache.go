@@ -1,0 +1,61 @@
+package criu
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+const versionCacheFile = "criu-version.json"
+
+// versionKey names one exact binary: a reinstalled or upgraded criu changes it.
+type versionKey struct {
+	Path  string `json:"path"`
+	Ino   uint64 `json:"ino"`
+	Size  int64  `json:"size"`
+	Mtime int64  `json:"mtime_ns"`
+}
+
+type versionCache struct {
+	Key     versionKey `json:"key"`
+	Version int        `json:"version"`
+}
+
+func keyOf(bin string) (versionKey, bool) {
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return versionKey{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return versionKey{}, false
+	}
+	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}, true
+}
+
+// cachedBinaryVersion is BinaryVersion remembered per binary in stateDir: running
+// `criu --version` costs a process start on every checkpoint and restore.
+func cachedBinaryVersion(stateDir, bin string) (int, error) {
+	key, ok := keyOf(bin)
+	path := filepath.Join(stateDir, versionCacheFile)
+	if ok {
+		var c versionCache
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &c) == nil && c.Key == key && c.Version > 0 {
+			return c.Version, nil
+		}
+	}
+	v, err := BinaryVersion(bin)
+	if err != nil || !ok {
+		return v, err
+	}
+	if b, err := json.Marshal(versionCache{Key: key, Version: v}); err == nil && os.MkdirAll(stateDir, 0o700) == nil {
+		tmp := filepath.Join(stateDir, fmt.Sprintf(".%s.%d", versionCacheFile, os.Getpid()))
+		if os.WriteFile(tmp, b, 0o600) == nil {
+			_ = os.Rename(tmp, path)
+		}
+		os.Remove(tmp)
+	}
+	return v, nil
+}
