@@ -80,15 +80,10 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 }
 
 func prepareDirs(o *libcontainer.CriuOpts) error {
-	if o.ImagesDirectory == "" {
-		return errors.New("no image path: pass --image-path DIR")
-	}
-	abs, err := filepath.Abs(o.ImagesDirectory)
-	if err != nil {
+	if err := absImagePath(o); err != nil {
 		return err
 	}
-	o.ImagesDirectory = abs
-	if err := criu.PrepareImageDir(abs); err != nil {
+	if err := criu.PrepareImageDir(o.ImagesDirectory); err != nil {
 		return err
 	}
 	return prepareWorkDir(o)

@@ -90,14 +90,10 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 
 // checkImageDir refuses what is not a CRIU image directory before anything is created.
 func checkImageDir(o *libcontainer.CriuOpts) error {
-	if o.ImagesDirectory == "" {
-		return errors.New("no image path: pass --image-path DIR")
-	}
-	abs, err := filepath.Abs(o.ImagesDirectory)
-	if err != nil {
+	if err := absImagePath(o); err != nil {
 		return err
 	}
-	o.ImagesDirectory = abs
+	abs := o.ImagesDirectory
 	st, err := os.Lstat(abs)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

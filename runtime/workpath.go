@@ -51,3 +51,13 @@ func prepareWorkDir(o *libcontainer.CriuOpts) error {
 	}
 	return nil
 }
+
+// absImagePath makes --image-path absolute; it is required.
+func absImagePath(o *libcontainer.CriuOpts) error {
+	if o.ImagesDirectory == "" {
+		return errors.New("no image path: pass --image-path DIR")
+	}
+	abs, err := filepath.Abs(o.ImagesDirectory)
+	o.ImagesDirectory = abs
+	return err
+}
