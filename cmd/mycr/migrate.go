@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/runtime"
+)
+
+var migrateCommand = &cli.Command{
+	Name:  "migrate",
+	Usage: "migrate a running container to another state root (stop-and-copy; post-copy lazy pages experimental)",
+	ArgsUsage: `<container-id>
+
+Moves a running container to the state root --to-root (the "target host") as
+--target-id (default: the same ID), with the bundle --bundle (default: the
+source's). The default --mode stop-and-copy checkpoints, copies the images and
+restores on the target. --mode lazy (experimental; fails with CRIU 4.2.1 here,
+see docs/portable.md) freezes the container only while its non-memory state is
+dumped, copied and restored; its memory then follows on demand through CRIU's
+lazy pages (userfaultfd) over --address:--port. Where lazy pages cannot work,
+mycr says so and falls back to stop-and-copy (unless --no-fallback). If anything
+fails before the switch, the source container keeps running (stop-and-copy:
+it is restored on the source from its images).
+
+The migrated container gets this command's stdio, as with restore -d; a
+container with a terminal needs --console-socket. One line (or --format json)
+reports the frozen time, the total time and the bytes moved.
+See docs/migration.md.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "to-root", Usage: "state root of the target (required)"},
+		&cli.StringFlag{Name: "target-id", Usage: "ID of the container on the target (default: the same ID)"},
+		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "bundle of the target container (default: the source's bundle)"},
+		&cli.StringSliceFlag{Name: "remap-mount", Usage: "DEST=SRC: on the target, bind-mount SRC at DEST instead of the configured source"},
+		&cli.StringFlag{Name: "image-path", Usage: "empty directory for the source's images (default: a private directory under $TMPDIR, removed on success)"},
+		&cli.StringFlag{Name: "target-image-path", Usage: "empty directory for the target's copy of the images (default: as --image-path)"},
+		&cli.BoolFlag{Name: "keep-images", Usage: "keep the default image directories after a successful migration"},
+		&cli.StringFlag{Name: "mode", Value: runtime.MigrateStopCopy, Usage: "stop-and-copy, or lazy (post-copy; experimental: see docs/portable.md)"},
+		&cli.BoolFlag{Name: "no-fallback", Usage: "with --mode lazy: fail instead of falling back to stop-and-copy"},
+		&cli.StringFlag{Name: "address", Value: "127.0.0.1", Usage: "address the target fetches memory pages from (loopback only)"},
+		&cli.IntFlag{Name: "port", Usage: "port of the page transfer (default: any free port)"},
+		&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text (one line) or json"},
+		&cli.BoolFlag{Name: "tcp-established", Usage: "migrate established TCP connections"},
+		&cli.BoolFlag{Name: "ext-unix-sk", Usage: "allow external unix sockets"},
+		&cli.BoolFlag{Name: "shell-job", Usage: "allow a shell job (a process attached to an external tty)"},
+		&cli.BoolFlag{Name: "file-locks", Usage: "handle file locks"},
+		&cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft, full, strict or ignore (default: soft)"},
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the target's new pty master"},
+		&cli.StringFlag{Name: "pid-file", Usage: "file to write the target's init pid to"},
+	},
+	Action: func(c *cli.Context) error {
+		if err := exactArgs(c, 1); err != nil {
+			return err
+		}
+		id, err := containerID(c)
+		if err != nil {
+			return err
+		}
+		format := c.String("format")
+		if format != "text" && format != "json" {
+			return fmt.Errorf("invalid --format %q: use text or json", format)
+		}
+		if c.String("to-root") == "" {
+			return errors.New("migrate needs --to-root DIR: the state root of the target")
+		}
+		r, o, err := criuOpts(c)
+		if err != nil {
+			return err
+		}
+		dst, err := runtime.OpenRoot(c.String("to-root"))
+		if err != nil {
+			return err
+		}
+		dst.Criu = r.Criu
+		mo := runtime.MigrateOpts{
+			ID:         id,
+			Target:     dst,
+			TargetID:   c.String("target-id"),
+			Mode:       c.String("mode"),
+			NoFallback: c.Bool("no-fallback"),
+			KeepImages: c.Bool("keep-images"),
+			Address:    c.String("address"),
+			Port:       c.Int("port"),
+			Criu:       *o,
+			Launch: runtime.LaunchOpts{
+				IO: runtime.IOConfig{Detach: true, ConsoleSocket: c.String("console-socket")},
+			},
+			RemapMounts: map[string]string{},
+			Notify:      func(s string) { fmt.Fprintln(c.App.ErrWriter, "mycr migrate: "+s) },
+		}
+		for _, p := range []struct {
+			flag string
+			dst  *string
+		}{{"bundle", &mo.Bundle}, {"image-path", &mo.ImagePath}, {"target-image-path", &mo.TargetImagePath}, {"pid-file", &mo.Launch.PidFile}} {
+			if *p.dst, err = absOrEmpty(c.String(p.flag)); err != nil {
+				return err
+			}
+		}
+		for _, kv := range c.StringSlice("remap-mount") {
+			dest, src, ok := strings.Cut(kv, "=")
+			if !ok || dest == "" || src == "" {
+				return fmt.Errorf("--remap-mount %q: want DEST=SRC", kv)
+			}
+			mo.RemapMounts[dest] = src
+		}
+		// An interrupt before the switch aborts it; the source keeps running.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		defer stop()
+		mo.Ctx = ctx
+		rep, err := r.Migrate(mo)
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			enc := json.NewEncoder(c.App.Writer)
+			return enc.Encode(rep)
+		}
+		_, err = fmt.Fprintln(c.App.Writer, rep.Line())
+		return err
+	},
+}
