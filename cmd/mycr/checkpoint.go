@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/urfave/cli/v2"
@@ -28,8 +29,10 @@ var checkpointCommand = &cli.Command{
 		&cli.BoolFlag{Name: "all", Usage: "checkpoint every running container of the root, each to --image-root/<id>"},
 		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory that receives one image dir per container"},
 		archiveKeyFlag,
+		printStatsFlag,
 	),
 	Action: func(c *cli.Context) error {
+		start := time.Now()
 		if c.Bool("all") {
 			return checkpointAll(c)
 		}
@@ -54,7 +57,11 @@ var checkpointCommand = &cli.Command{
 			}
 			return r.CheckpointExport(id, o, x)
 		}
-		return r.Checkpoint(id, o)
+		if err := r.Checkpoint(id, o); err != nil {
+			return err
+		}
+		reportStats(c, "checkpoint", id, o, start)
+		return nil
 	},
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,8 +35,10 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory holding one image dir per container"},
 		&cli.StringFlag{Name: "console-socket-dir", Usage: "with --all: terminal container <id> gets its pty on DIR/<id>.sock"},
 		archiveKeyFlag,
+		printStatsFlag,
 	),
 	Action: func(c *cli.Context) error {
+		start := time.Now()
 		if c.Bool("all") {
 			return restoreAll(c)
 		}
@@ -53,6 +56,9 @@ container in the "created" state restores into that container, keeping its stdio
 		status, err := r.Restore(*ro)
 		if err != nil {
 			return err
+		}
+		if ro.Import == "" {
+			reportStats(c, "restore", id, &ro.Criu, start)
 		}
 		if c.Bool("detach") {
 			return nil
