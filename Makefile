@@ -50,6 +50,8 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./spec/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./spec/ -run '^$$' -fuzz FuzzValidateID -fuzztime $(FUZZTIME)
+	go test ./criu/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
+	go test ./criu/ -run '^$$' -fuzz FuzzReadMeta -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin integration.log

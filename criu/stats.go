@@ -3,12 +3,11 @@ package criu
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/checkpoint-restore/go-criu/v7/stats"
+	"github.com/checkpoint-restore/go-criu/v7/crit"
 )
 
 // Stats are CRIU's own timings of one dump or restore (from its stats-dump or
@@ -39,12 +38,8 @@ func usToMs(us uint32) float64 { return float64(us) / 1000 }
 // ReadDumpStats reads CRIU's stats-dump in statsDir (the work dir, else the image
 // dir) and completes it with the image size and the wall time of the whole command.
 func ReadDumpStats(id, statsDir, imageDir string, total time.Duration) (*Stats, error) {
-	d, err := os.Open(statsDir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	e, err := stats.CriuGetDumpStats(d)
+	// crit's reader, not go-criu/stats: both register stats.proto and clash.
+	e, err := crit.GetDumpStats(statsDir)
 	if err != nil {
 		return nil, fmt.Errorf("read CRIU dump statistics in %s: %w", statsDir, err)
 	}
@@ -60,12 +55,7 @@ func ReadDumpStats(id, statsDir, imageDir string, total time.Duration) (*Stats, 
 
 // ReadRestoreStats reads CRIU's stats-restore, like ReadDumpStats.
 func ReadRestoreStats(id, statsDir, imageDir string, total time.Duration) (*Stats, error) {
-	d, err := os.Open(statsDir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	e, err := stats.CriuGetRestoreStats(d)
+	e, err := crit.GetRestoreStats(statsDir)
 	if err != nil {
 		return nil, fmt.Errorf("read CRIU restore statistics in %s: %w", statsDir, err)
 	}

@@ -17,7 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/checkpoint-restore/go-criu/v7/stats"
+	"github.com/checkpoint-restore/go-criu/v7/crit"
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/stats"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
@@ -133,23 +134,10 @@ func copyImage(src, dst string) (int64, error) {
 	return n, err
 }
 
-func dumpStats(dir string) (*stats.DumpStatsEntry, error) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	return stats.CriuGetDumpStats(d)
-}
+// go-criu's crit readers, not its stats package: both register stats.proto and clash.
+func dumpStats(dir string) (*stats.DumpStatsEntry, error) { return crit.GetDumpStats(dir) }
 
-func restoreStats(dir string) (*stats.RestoreStatsEntry, error) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	return stats.CriuGetRestoreStats(d)
-}
+func restoreStats(dir string) (*stats.RestoreStatsEntry, error) { return crit.GetRestoreStats(dir) }
 
 // freezeWatch records when the container's freezer cgroup starts freezing:
 // the start of the downtime, as the container sees it.

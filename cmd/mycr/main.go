@@ -51,7 +51,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		checkCommand, checkpointCommand, createCommand, deleteCommand, eventsCommand,
-		execCommand, featuresCommand, killCommand, listCommand, migrateCommand, pauseCommand, psCommand,
+		execCommand, featuresCommand, inspectCommand, killCommand, listCommand, migrateCommand, pauseCommand, psCommand,
 		restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 		updateCommand,
 	}
