@@ -57,7 +57,10 @@ var checkpointCommand = &cli.Command{
 			}
 			return r.CheckpointExport(id, o, x)
 		}
-		if err := r.Checkpoint(id, o); err != nil {
+		stop := showProgress(r, id, o)
+		err = r.Checkpoint(id, o)
+		stop()
+		if err != nil {
 			return err
 		}
 		reportStats(c, "checkpoint", id, o, start)

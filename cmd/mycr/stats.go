@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/runtime"
 )
 
 var printStatsFlag = &cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's statistics and mycr's overhead after the operation"}
@@ -54,4 +55,19 @@ func reportStats(c *cli.Context, op, id string, o *libcontainer.CriuOpts, start 
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// showProgress draws a progress bar of a checkpoint on a terminal: bytes of
+// images written against the container's memory use.
+func showProgress(r *runtime.Root, id string, o *libcontainer.CriuOpts) (stop func()) {
+	if !isTerminal(os.Stderr) {
+		return func() {}
+	}
+	var expected int64
+	if ctr, err := r.Load(id); err == nil {
+		if st, err := ctr.Stats(); err == nil && st.CgroupStats != nil {
+			expected = int64(st.CgroupStats.MemoryStats.Usage.Usage)
+		}
+	}
+	return criu.StartProgress(os.Stderr, "checkpoint "+id, o.ImagesDirectory, expected)
 }
