@@ -53,6 +53,11 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	defer unix.Umask(oldUmask)
 	start := time.Now()
 	wasPaused := status == libcontainer.Paused
+	done, err := r.beginIntent(id, "checkpoint", wasPaused)
+	if err != nil {
+		return err
+	}
+	defer done()
 	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
 		keepRunning(c, wasPaused) // a killed first try may have left it frozen
 		preFreeze(c, wasPaused)

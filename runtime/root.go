@@ -54,6 +54,9 @@ func (r *Root) Load(id string) (*libcontainer.Container, error) {
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil, notExistError(id)
 	}
+	if err == nil {
+		r.recoverInterrupted(c)
+	}
 	return c, err
 }
 
