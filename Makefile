@@ -6,12 +6,12 @@ VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # libseccomp enables the seccomp profiles Docker and Podman hand to the runtime.
 TAGS    ?= $(shell pkg-config --exists libseccomp 2>/dev/null && echo seccomp)
-LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 PREFIX  ?= /usr/local
 BIN     := bin/mycr
 GOTEST  := go test -count=1
 
-.PHONY: all build deps install demo test test-unit test-integration test-dropin fuzz clean
+.PHONY: all build deps install demo test test-unit test-integration test-dropin bench fuzz clean
 
 all: build
 
@@ -45,6 +45,11 @@ test-integration: build
 test-dropin: deps build
 	bash scripts/install-dropin-deps.sh
 	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 9m ./integration/dropin/
+
+# mycr vs runc vs bare CRIU, interleaved; writes docs/benchmarks.md and docs/bench/.
+bench: deps build
+	bash scripts/install-bench-deps.sh
+	bash bench/bench.sh
 
 FUZZTIME ?= 60s
 fuzz:
