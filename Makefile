@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 BIN     := bin/mycr
 GOTEST  := go test -count=1
 
-.PHONY: all build deps install demo test test-unit test-integration test-dropin bench fuzz clean
+.PHONY: all build deps install demo test test-unit test-integration test-dropin bench soak fuzz clean
 
 all: build
 
@@ -45,6 +45,12 @@ test-integration: build
 test-dropin: deps build
 	bash scripts/install-dropin-deps.sh
 	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 9m ./integration/dropin/
+
+# Long reliability runs: 200 checkpoint/restore cycles + 50 with --leave-running,
+# 8 parallel clients x 100 mixed operations (make test runs short versions).
+soak: build
+	MYCR_BINARY=$(CURDIR)/$(BIN) MYCR_SOAK_CYCLES=200 MYCR_SOAK_LEAVE_RUNNING=50 MYCR_CONC_OPS=100 \
+		$(GOTEST) -v -timeout 60m -run 'Soak|Concurrent' ./integration/
 
 # mycr vs runc vs bare CRIU, interleaved; writes docs/benchmarks.md and docs/bench/.
 bench: deps build

@@ -39,7 +39,7 @@ var killCommand = &cli.Command{
 // parseSignal accepts "9", "KILL" and "SIGKILL".
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		if n < 0 || n > 64 { // 0 checks that the container is alive, as kill(2)
 			return 0, fmt.Errorf("invalid signal number %d", n)
 		}
 		return unix.Signal(n), nil
