@@ -25,6 +25,7 @@ type Inspection struct {
 	Files     []*crit.Fd     `json:"files,omitempty"`
 	Sockets   []*crit.Sk     `json:"sockets,omitempty"`
 	Mounts    []Mount        `json:"mounts,omitempty"`
+	Ns        []Namespaces   `json:"namespaces,omitempty"`
 	Memory    []*crit.MemMap `json:"memory,omitempty"`
 }
 
@@ -72,6 +73,9 @@ func Inspect(dir string, o InspectOpts) (in *Inspection, err error) {
 			return nil, fail("the process tree", err)
 		}
 		in.Processes = processes(dir, tree, 0, o.Env)
+		if in.Ns, err = namespaces(dir, in.Processes); err != nil {
+			return nil, fail("namespaces", err)
+		}
 	}
 	if o.Files {
 		if in.Files, err = c.ExploreFds(); err != nil {

@@ -48,6 +48,7 @@ func TestInspectCheckpoint(t *testing.T) {
 	waitReplies(t, filepath.Join(vol, "replies"), 2)
 	img := filepath.Join(e.Dir, "image")
 	e.Checkpoint(id, img, "--leave-running", "--tcp-established")
+	time.Sleep(1500 * time.Millisecond) // the shell's `sleep 1` child is replaced meanwhile
 	archive := filepath.Join(e.Dir, "ck.tar.zst")
 	e.MustRun("checkpoint", "--leave-running", "--tcp-established", "--export", archive, id)
 
@@ -94,7 +95,16 @@ func TestInspectCheckpoint(t *testing.T) {
 		}
 	}
 
-	// Corrupt images: a truncated process tree and a garbage core image.
+	// Two checkpoints of the same container: the shell's sleep child was replaced.
+	diff := e.MustRun("inspect", "--diff", img, archive).Stdout
+	if !strings.Contains(diff, "process pid") {
+		t.Errorf("inspect --diff shows no process change between two checkpoints:\n%s", diff)
+	}
+	if out := e.MustRun("inspect", "--ps", img).Stdout; !strings.Contains(out, "namespaces") || !strings.Contains(out, "net:") {
+		t.Errorf("inspect --ps shows no namespaces:\n%s", out)
+	}
+
+	// Corrupt images: a truncated process tree.
 	bad := filepath.Join(e.Dir, "bad")
 	e.Checkpoint(id, bad, "--leave-running", "--tcp-established")
 	if err := os.Truncate(filepath.Join(bad, "pstree.img"), 6); err != nil {
@@ -105,5 +115,4 @@ func TestInspectCheckpoint(t *testing.T) {
 		t.Errorf("corrupt image: want a clear error naming %s, got:\n%s", bad, r)
 	}
 	e.MustFail("inspect", filepath.Join(e.Dir, "no-such-dir"))
-	_ = time.Second
 }

@@ -129,6 +129,12 @@ func printInspection(w io.Writer, in *criu.Inspection) {
 			}
 		}
 	}
+	if len(in.Ns) > 0 {
+		fmt.Fprintln(w, "\nnamespaces (same id = shared):")
+		for _, n := range in.Ns {
+			fmt.Fprintln(w, "  "+n.String())
+		}
+	}
 	if len(in.Files) > 0 {
 		fmt.Fprintln(w, "\nopen files:")
 		for _, fd := range in.Files {
