@@ -20,11 +20,15 @@ type hint struct {
 }
 
 var hints = []hint{
-	{regexp.MustCompile(`tty: Found slave peer|is not a session leader`),
+	{regexp.MustCompile(`tty: Found slave peer|is not a session leader|A session leader of .* is outside of its pid namespace`),
 		"the process uses a terminal (tty) or session outside the checkpoint: checkpoint and restore with --shell-job, or run it without a terminal"},
 	// "found in image" is the restore-side text (from the criu binary, not provoked).
 	{regexp.MustCompile(`External socket is used|External socket found in image`),
 		"a unix socket is connected to a process outside the checkpoint: checkpoint with --ext-unix-sk (the peer must exist again at restore)"},
+	// Provoked by integration/fault_extunix_test.go: stdout a host socketpair end
+	// ("not found"), a socket connected to a host socket ("without peer").
+	{regexp.MustCompile(`unix: Unix socket \d+ (not found|without peer)`),
+		"a process holds a unix socket CRIU cannot see from the container's network namespace (e.g. stdio handed over as a socket by the host): CRIU cannot dump it, even with --ext-unix-sk; give the container pipes or files instead"},
 	{regexp.MustCompile(`Can't dump half of stream unix connection`),
 		"a stream unix socket's peer is outside the checkpoint, which CRIU cannot save even with --ext-unix-sk: put both ends in the container or close the connection"},
 	{regexp.MustCompile(`Connected TCP socket`),
@@ -122,6 +126,11 @@ func Explain(err error, logPath string) error {
 		}
 		if strings.HasPrefix(l, "Error") || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
 			match(l)
+		}
+	}
+	if len(e.Errors) == 0 && len(e.Hints) == 0 {
+		if h := logNotWritten(logPath); h != "" { // logspace.go
+			addHint(h)
 		}
 	}
 	if errors.Is(err, ErrStalled) {
