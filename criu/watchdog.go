@@ -81,6 +81,13 @@ func (e *StallError) Unwrap() []error {
 // under progressDirs grow for stall (<= 0: StallTimeout()). See StallError
 // for what it returns.
 func Watch(logPath string, progressDirs []string, stall time.Duration, fn func() error) error {
+	return WatchThen(logPath, progressDirs, stall, fn, nil)
+}
+
+// WatchThen is Watch with onKill run right after the criu processes were
+// killed: a restore kills there what CRIU had restored so far (those processes
+// hold CRIU's socket open, so fn would not return before killGrace otherwise).
+func WatchThen(logPath string, progressDirs []string, stall time.Duration, fn func() error, onKill func()) error {
 	if stall <= 0 {
 		stall = StallTimeout()
 	}
@@ -106,6 +113,9 @@ func Watch(logPath string, progressDirs []string, stall time.Duration, fn func()
 		}
 		se := &StallError{Stall: stall, LogPath: logPath, LastLine: lastLogLine(logPath)}
 		se.Killed = killCriu()
+		if onKill != nil {
+			onKill()
+		}
 		select {
 		case se.Err = <-done:
 		case <-time.After(killGrace):

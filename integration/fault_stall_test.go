@@ -6,69 +6,95 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// TestCriuStalledWatchdog: CRIU stops making progress in the middle of a dump
-// (a --criu wrapper SIGSTOPs it); mycr's watchdog (MYCR_CRIU_TIMEOUT) kills it,
-// the checkpoint fails saying so, and the container keeps running, unfrozen.
+// stallTimeout is the watchdog limit the stall tests run mycr with.
+const stallTimeout = "1s"
+
+// TestCriuStalledWatchdog: CRIU stops making progress at a step of a dump or at
+// a random moment (the test SIGSTOPs it: on these VMs hardware breakpoints work,
+// so the "CRIU waits forever for a breakpoint" hang cannot be had for real).
+// mycr's watchdog (MYCR_CRIU_TIMEOUT) must kill it within bounded time, the
+// checkpoint fails saying CRIU made no progress, and the container keeps running
+// unfrozen; or, if the dump was over, it restores.
 func TestCriuStalledWatchdog(t *testing.T) {
 	requireCRIU(t)
-	criuBin, err := exec.LookPath("criu")
-	if err != nil {
-		t.Skip("no criu")
-	}
 	e := NewEnv(t)
-	wrapper := filepath.Join(e.Dir, "stalling-criu")
-	// The DUMP is the second swrk run (libcontainer first asks for the version).
-	script := fmt.Sprintf(`#!/bin/bash
-if [ "$1" = swrk ]; then
-  n=$(cat %[2]s/n 2>/dev/null || echo 0); echo $((n+1)) > %[2]s/n
-  [ "$n" = 1 ] && ( sleep 0.05; kill -STOP $$ ) &
-fi
-exec %[1]s "$@"
-`, criuBin, e.Dir)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	c := e.StartCounter("stall")
-	trials := max(envInt("MYCR_FAULT_TRIALS", 20)/5, 1)
-	for i := 0; i < trials; i++ {
-		os.Remove(filepath.Join(e.Dir, "n"))
+	rnd := newRand(t)
+	span := dumpSpan(t, e, c)
+	outcomes := map[string]int{}
+	var slowest time.Duration
+	env := func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), "MYCR_CRIU_TIMEOUT="+stallTimeout) }
+	for i, fp := range faultSchedule(rnd, dumpPhases, faultTrials(), span) {
+		img := filepath.Join(e.Dir, fmt.Sprint("img", i))
 		before := MustCounter(t, c.Count)
-		start := time.Now()
-		r := e.runEnv([]string{"MYCR_CRIU_TIMEOUT=2s"}, "--criu", wrapper, "checkpoint",
-			"--image-path", filepath.Join(e.Dir, fmt.Sprint("img", i)), c.ID)
-		if r.Code == 0 {
-			t.Fatalf("checkpoint with a stalled CRIU succeeded:\n%s", r)
+		p := e.startWith(env, "checkpoint", "--image-path", img, c.ID)
+		stopped := awaitFault(p, filepath.Join(img, "dump.log"), fp, 30*time.Second)
+		signalPids(stopped, syscall.SIGSTOP)
+		r := p.Wait(defaultTimeout)
+		waitPidsGone(t, stopped, 5*time.Second)
+		what := "CRIU stopped at " + fp.String()
+		if stopped == nil {
+			what += " (missed: dump over)"
 		}
-		if !strings.Contains(r.Stderr, "no progress") {
-			t.Errorf("the error does not say CRIU stalled:\n%s", r)
+		slowest = max(slowest, r.Dur)
+		if r.Dur > 20*time.Second {
+			t.Errorf("%s: the watchdog took %v to give up", what, r.Dur)
 		}
-		if d := time.Since(start); d > 30*time.Second {
-			t.Errorf("the watchdog took %v", d)
+		if r.Code > 0 && !strings.Contains(r.Stderr, "no progress") {
+			t.Errorf("%s: the error does not say CRIU stalled:\n%s", what, r)
 		}
-		e.ExpectRunningNotPaused(c.ID, c.Pid)
-		WaitCounterAbove(t, c.Count, before+2, 5*time.Second)
+		outcomes[e.dumpOutcome(c, r, img, before, what)]++
 	}
+	logResult(t, reliabilityResult{Fault: "CRIU stops making progress during a dump (SIGSTOP at every step + random moments), MYCR_CRIU_TIMEOUT=" + stallTimeout,
+		Trials: faultTrials(), Outcomes: outcomes, Note: fmt.Sprintf("slowest checkpoint command %v", slowest.Round(time.Millisecond))})
 }
 
-// runEnv is Run with extra environment variables for mycr.
-func (e *Env) runEnv(env []string, args ...string) Result {
-	e.t.Helper()
-	cmd := exec.Command(mycrBin, append(e.globals(), args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		code = -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
+// TestCriuStalledRestoreWatchdog: CRIU stops making progress during a restore;
+// the watchdog kills it and what it half restored, the restore fails saying so
+// and leaves nothing (state, processes, cgroups, mounts); a retry restores.
+func TestCriuStalledRestoreWatchdog(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	c := e.StartCounter("rstall")
+	img := filepath.Join(e.Dir, "img")
+	e.Checkpoint(c.ID, img)
+	last := MustCounter(t, c.Count)
+	rnd := newRand(t)
+	span := restoreSpan(t, e, c, img)
+	outcomes := map[string]int{}
+	env := func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), "MYCR_CRIU_TIMEOUT="+stallTimeout) }
+	trials := max(faultTrials()/2, 1)
+	for _, fp := range faultSchedule(rnd, restorePhases, trials, span) {
+		os.Remove(filepath.Join(img, "restore.log")) // awaitFault must see this run's log
+		p := e.startWith(env, "restore", "-d", "--bundle", c.Bundle, "--image-path", img, c.ID)
+		stopped := awaitFault(p, filepath.Join(img, "restore.log"), fp, 30*time.Second)
+		signalPids(stopped, syscall.SIGSTOP)
+		r := p.Wait(defaultTimeout)
+		waitPidsGone(t, stopped, 5*time.Second)
+		what := "CRIU stopped at " + fp.String()
+		if r.Dur > 20*time.Second {
+			t.Errorf("%s: the watchdog took %v to give up", what, r.Dur)
 		}
+		if r.Code == 0 {
+			outcomes["restore over before the stall: running"]++
+		} else {
+			if !strings.Contains(r.Stderr, "no progress") {
+				t.Errorf("%s: the error does not say CRIU stalled:\n%s", what, r)
+			}
+			e.ExpectNothingLeft(c.ID, what)
+			outcomes["restore failed, nothing left, retry restored"]++
+			e.MustRun("restore", "-d", "--bundle", c.Bundle, "--image-path", img, c.ID)
+		}
+		e.ExpectStatus(c.ID, "running")
+		WaitCounterAbove(t, c.Count, last, 10*time.Second)
+		e.MustRun("delete", "--force", c.ID)
+		e.ExpectNothingLeft(c.ID, what+", then delete")
 	}
-	return Result{Args: args, Code: code, Err: err, Stdout: out.String(), Stderr: errb.String(), Dur: time.Since(start)}
+	logResult(t, reliabilityResult{Fault: "CRIU stops making progress during a restore (SIGSTOP at every step + random moments), MYCR_CRIU_TIMEOUT=" + stallTimeout,
+		Trials: trials, Outcomes: outcomes})
 }

@@ -35,6 +35,9 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	if status != libcontainer.Running && status != libcontainer.Paused {
 		return fmt.Errorf("cannot checkpoint container %s: it is %s: %w", id, status, libcontainer.ErrNotRunning)
 	}
+	if err := r.checkOutsideState(o); err != nil {
+		return err
+	}
 	if err := prepareDirs(o); err != nil {
 		return err
 	}
@@ -53,19 +56,21 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	defer unix.Umask(oldUmask)
 	start := time.Now()
 	wasPaused := status == libcontainer.Paused
-	done, err := r.beginIntent(id, "checkpoint", wasPaused)
+	done, err := r.beginIntentAt(id, intent{Op: "checkpoint", WasPaused: wasPaused, ImageDir: o.ImagesDirectory})
 	if err != nil {
 		return err
 	}
 	defer done()
+	unshield := shieldCriu() // criuguard.go
 	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
 		keepRunning(c, wasPaused) // a killed first try may have left it frozen
 		preFreeze(c, wasPaused)
 		return c.Checkpoint(o)
 	})
+	unshield()
 	if err != nil {
 		keepRunning(c, wasPaused)
-		return fmt.Errorf("checkpoint of %s failed, the container is still %s: %w", id, status, criu.Explain(err, logPath))
+		return checkpointFailed(c, id, status, o.ImagesDirectory, err, logPath)
 	}
 	logrus.Debugf("checkpointed %s in %v", id, time.Since(start))
 	if o.LeaveRunning {

@@ -3,7 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -30,11 +29,18 @@ func (r *Root) Delete(id string, force bool) error {
 		return err
 	}
 	defer lock.Unlock()
+	// Never remove a state dir through a mount: a restore that died leaves the
+	// rootfs bind-mounted at <state dir>/criu-root.
+	if err := unmountUnder(r.StateDir(id)); err != nil {
+		return err
+	}
 	c, err := r.Load(id)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
 			// A half-written state dir (e.g. a create that died) is removed either way.
-			_ = os.RemoveAll(r.StateDir(id))
+			if err := removeStateDir(r.StateDir(id)); err != nil {
+				return err
+			}
 			if force {
 				return nil
 			}

@@ -12,66 +12,202 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
-// intent records, before CRIU runs, that a mycr process is checkpointing a
-// container. If that process dies (SIGKILL, OOM, power to the daemon cut) the
-// container may be left frozen; the next command that loads it sees the record
-// of a dead process and thaws the container.
+// intent records, before CRIU runs, that a mycr process is checkpointing (or
+// restoring, migrating) a container. If that process dies (SIGKILL, OOM, power to
+// the daemon cut) the container may be left frozen, or half restored; the next
+// command on that ID sees the record of a dead process, repairs what it can and
+// says what happened (see recover).
 type intent struct {
 	Op        string    `json:"op"`
 	Pid       int       `json:"pid"`
 	PidStart  string    `json:"pid_start"`
 	WasPaused bool      `json:"was_paused"`
 	Started   time.Time `json:"started"`
+	// ImageDir is where the checkpoint goes (or the restore comes from).
+	ImageDir string `json:"image_dir,omitempty"`
+	// LogPath is CRIU's log of a restore (it names CRIU's cgroup yard).
+	LogPath string `json:"log,omitempty"`
+	// CgroupPaths are the cgroups of a container being restored, so that a
+	// half-restored one can be emptied and removed even without its state.
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 }
 
 func (r *Root) intentPath(id string) string { return filepath.Join(r.Dir, ".intent", id+".json") }
 
 // beginIntent writes the record; the returned func removes it.
 func (r *Root) beginIntent(id, op string, wasPaused bool) (func(), error) {
+	return r.beginIntentAt(id, intent{Op: op, WasPaused: wasPaused})
+}
+
+// beginIntentAt writes in (with this process's identity) as id's record.
+func (r *Root) beginIntentAt(id string, in intent) (func(), error) {
 	path := r.intentPath(id)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(intent{Op: op, Pid: os.Getpid(), PidStart: procStart(os.Getpid()), WasPaused: wasPaused, Started: time.Now().UTC()})
-	if err != nil {
-		return nil, err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	in.Pid, in.PidStart, in.Started = os.Getpid(), procStart(os.Getpid()), time.Now().UTC()
+	if err := writeIntent(path, in); err != nil {
 		return nil, err
 	}
 	return func() { os.Remove(path) }, nil
 }
 
-// recoverInterrupted thaws a container whose checkpoint was interrupted by the
-// death of the mycr process doing it, and says so.
-func (r *Root) recoverInterrupted(c *libcontainer.Container) {
-	path := r.intentPath(c.ID())
+// writeIntent replaces the record atomically: a reader never sees half of it.
+func writeIntent(path string, in intent) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// updateIntent adds to the record of a running operation of this process.
+func (r *Root) updateIntent(id string, change func(*intent)) {
+	path := r.intentPath(id)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return
 	}
 	var in intent
-	if json.Unmarshal(data, &in) == nil && in.Pid > 0 && procStart(in.Pid) == in.PidStart && in.PidStart != "" {
+	if json.Unmarshal(data, &in) != nil || in.Pid != os.Getpid() {
+		return
+	}
+	change(&in)
+	if err := writeIntent(path, in); err != nil {
+		logrus.Debugf("update %s: %v", path, err)
+	}
+}
+
+// recover repairs what a mycr process that died in the middle of an operation
+// on id left behind, and says what happened (a warning on stderr/the log). It
+// does nothing if there is no record, or if its process is still alive. Every
+// command that looks a container up goes through it (Load, Create, Restore).
+func (r *Root) recover(id string) {
+	path := r.intentPath(id)
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	// Two commands may find the record at once: one repairs, the other goes on.
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return // the other one finished
+	}
+	var in intent
+	if json.Unmarshal(data, &in) == nil && in.Pid > 0 && in.PidStart != "" && procStart(in.Pid) == in.PidStart {
 		return // still in progress
 	}
-	msg := fmt.Sprintf("container %s: a %s by mycr pid %d (started %s) was interrupted", c.ID(), in.Op, in.Pid, in.Started.Format(time.RFC3339))
-	if st, err := c.Status(); err == nil && st == libcontainer.Paused && !in.WasPaused {
-		if err := c.Resume(); err != nil {
-			logrus.Errorf("%s and the container is frozen; thawing failed: %v", msg, err)
-			return
-		}
-		msg += "; the container was left frozen and has been thawed"
+	msg := fmt.Sprintf("container %s: a %s by mycr pid %d (started %s) was interrupted", id, in.Op, in.Pid, in.Started.Format(time.RFC3339))
+	var outcome string
+	var done bool
+	if in.Op == "restore" {
+		outcome, done = r.recoverRestore(id, in)
+	} else {
+		outcome, done = r.recoverCheckpoint(id, in)
+	}
+	if outcome != "" {
+		msg += "; " + outcome
+	}
+	if !done {
+		logrus.Error(msg)
+		return
 	}
 	logrus.Warn(msg)
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		logrus.Debugf("remove %s: %v", path, err)
 	}
+}
+
+// recoverCheckpoint handles an interrupted checkpoint (or migration): CRIU may
+// still be finishing on its own (wait for it), the container may be left frozen
+// (thaw it), or CRIU may have completed the dump and ended the processes (point
+// at the images).
+func (r *Root) recoverCheckpoint(id string, in intent) (string, bool) {
+	c, err := libcontainer.Load(r.Dir, id)
+	if err != nil {
+		if !errors.Is(err, libcontainer.ErrNotExist) {
+			return fmt.Sprintf("cannot load the container: %v", err), true
+		}
+		if imagesComplete(in.ImageDir) {
+			return fmt.Sprintf("it had completed: the container was checkpointed to %s and removed", in.ImageDir), true
+		}
+		return "the container no longer exists", true
+	}
+	if tracer := waitUntraced(c, 10*time.Second); tracer != 0 {
+		return fmt.Sprintf("CRIU (pid %d) is still working on the container; run the command again once it is done", tracer), false
+	}
+	st, err := c.Status()
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot read the container's status: %v", err), true
+	case st == libcontainer.Paused && !in.WasPaused:
+		if err := c.Resume(); err != nil {
+			return fmt.Sprintf("the container is frozen and thawing it failed: %v; run `mycr resume %s`", err, id), false
+		}
+		return "the container was left frozen and has been thawed", true
+	case st == libcontainer.Stopped && imagesComplete(in.ImageDir):
+		return fmt.Sprintf("the dump had completed and CRIU ended the container's processes: the images in %s hold them; "+
+			"`mycr delete %s`, then `mycr restore --image-path %s %s`", in.ImageDir, id, in.ImageDir, id), true
+	case st == libcontainer.Stopped:
+		return "the container's processes are gone and no complete checkpoint exists", true
+	}
+	return fmt.Sprintf("the container is %s", st), true
+}
+
+// imagesComplete tells whether dir holds a finished CRIU dump (CRIU writes the
+// inventory last).
+func imagesComplete(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, "inventory.img"))
+	return err == nil
+}
+
+// waitUntraced waits (up to limit) until no process of c is traced, as by an
+// orphaned CRIU still dumping it, and returns the tracer if one remains.
+func waitUntraced(c *libcontainer.Container, limit time.Duration) int {
+	deadline := time.Now().Add(limit)
+	for {
+		pids, _ := c.Processes()
+		tracer := 0
+		for _, p := range pids {
+			if t := tracerOf(p); t != 0 {
+				tracer = t
+				break
+			}
+		}
+		if tracer == 0 || time.Now().After(deadline) {
+			return tracer
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// tracerOf is the TracerPid of pid (0: none).
+func tracerOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "TracerPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
 
 // procStart is a process's start time (field 22 of /proc/PID/stat), to tell a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
@@ -41,11 +42,15 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := checkImageDir(&o.Criu); err != nil {
 		return -1, err
 	}
+	if err := r.checkOutsideState(&o.Criu); err != nil {
+		return -1, err
+	}
 	lock, err := r.Lock(id, "restore")
 	if err != nil {
 		return -1, err
 	}
 	defer lock.Unlock()
+	r.recover(id) // a restore of id that died half-way (halfrestore.go)
 
 	replaceCreated := func() error { return nil }
 	if r.Exists(id) {
@@ -70,22 +75,39 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := replaceCreated(); err != nil {
 		return -1, fmt.Errorf("replace created container %s: %w", id, err)
 	}
+	// If mycr dies from here on, the next command on id removes the half
+	// container (halfrestore.go).
+	logPath := filepath.Join(logDir(&o.Criu), "restore.log")
+	done, err := r.beginIntentAt(id, intent{Op: "restore", ImageDir: o.Criu.ImagesDirectory, LogPath: logPath})
+	if err != nil {
+		return -1, err
+	}
+	defer done()
 	c, err := r.Create(o.Create)
 	if err != nil {
 		return -1, err
 	}
+	cgroups := r.noteCgroups(id, c)
 	o.Launch.IO.Terminal = o.Create.Spec.Process.Terminal
-	logPath := filepath.Join(logDir(&o.Criu), "restore.log")
 	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
-		err := r.watchCriu(logPath, progressDirs(&o.Criu), false, func() error {
+		// On a stall, the half-restored processes die with CRIU (halfrestore.go).
+		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
+		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
 			return c.Restore(p, &o.Criu)
-		})
+		}, killRestored)
+		if err == nil {
+			done() // restored: a foreground restore may now run for long
+		}
 		if err != nil {
 			return fmt.Errorf("restore of %s from %s failed: %w", id, o.Criu.ImagesDirectory, criu.Explain(err, logPath))
 		}
 		return nil
 	}
-	return Launch(c, o.Create.Spec.Process, ActRestore, o.Launch)
+	status, err := Launch(c, o.Create.Spec.Process, ActRestore, o.Launch)
+	if err != nil {
+		r.undoRestore(id, c, cgroups, logPath) // halfrestore.go
+	}
+	return status, err
 }
 
 // checkImageDir refuses what is not a CRIU image directory before anything is created.

@@ -50,12 +50,10 @@ func (r *Root) Load(id string) (*libcontainer.Container, error) {
 	if err := spec.ValidateID(id); err != nil {
 		return nil, err
 	}
+	r.recover(id) // a mycr that died mid-operation on id (intent.go)
 	c, err := libcontainer.Load(r.Dir, id)
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil, notExistError(id)
-	}
-	if err == nil {
-		r.recoverInterrupted(c)
 	}
 	return c, err
 }

@@ -13,7 +13,12 @@ import (
 // host keeps its boot id and cache), breakpoints are switched off for this boot
 // and the operation runs once more.
 func (r *Root) watchCriu(logPath string, dirs []string, retryable bool, fn func() error) error {
-	err := criu.Watch(logPath, dirs, criu.StallTimeout(), fn)
+	return r.watchCriuThen(logPath, dirs, retryable, fn, nil)
+}
+
+// watchCriuThen is watchCriu with onKill run when the watchdog killed CRIU.
+func (r *Root) watchCriuThen(logPath string, dirs []string, retryable bool, fn func() error, onKill func()) error {
+	err := criu.WatchThen(logPath, dirs, criu.StallTimeout(), fn, onKill)
 	if !retryable || r.Criu == nil || r.Criu.Fault != "" ||
 		!errors.Is(err, criu.ErrStalled) || !criu.StalledAtBreakpoint(logPath) {
 		return err
@@ -23,7 +28,7 @@ func (r *Root) watchCriu(logPath string, dirs []string, retryable bool, fn func(
 		return err
 	}
 	logrus.Warnf("CRIU hung waiting for a hardware breakpoint; retrying with CRIU_FAULT=%s (kept for this boot)", r.Criu.Fault)
-	return criu.Watch(logPath, dirs, criu.StallTimeout(), fn)
+	return criu.WatchThen(logPath, dirs, criu.StallTimeout(), fn, onKill)
 }
 
 // criuVersion is the version of the CRIU in use, 0 if unknown.
