@@ -123,8 +123,8 @@ func (r *Root) Migrate(o MigrateOpts) (*MigrateReport, error) {
 	err = m.run(mode)
 	var refused *lazyRefusedError
 	if errors.As(err, &refused) && !m.o.NoFallback {
-		why := "the lazy dump failed: " + firstLineOf(refused.Err.Error())
-		m.notify("%s; the container is running again, falling back to stop-and-copy", why)
+		why := "lazy migration failed before the switch: " + firstLineOf(refused.Err.Error())
+		m.notify("%s; the container is running, falling back to stop-and-copy", why)
 		m.rep.FallbackReason = why
 		if err = m.resetSourceDir(); err == nil {
 			err = m.run(MigrateStopCopy)
@@ -310,8 +310,15 @@ func (m *migration) dump(o *libcontainer.CriuOpts) error {
 		return err
 	}
 	logPath := filepath.Join(o.ImagesDirectory, "dump.log")
+	// If mycr dies mid-way, the next command on the container thaws it.
+	done, err := m.r.beginIntent(m.o.ID, "migrate", false)
+	if err != nil {
+		return err
+	}
+	defer done()
 	m.dumpStart = time.Now()
-	err := m.r.watchCriu(logPath, []string{m.srcDir, m.dstDir}, false, func() error {
+	err = m.r.watchCriu(logPath, []string{m.srcDir, m.dstDir}, false, func() error {
+		preFreeze(m.c, false) // CRIU's own freezing polls in 100 ms steps
 		return m.c.Checkpoint(o)
 	})
 	if err != nil {
@@ -384,8 +391,12 @@ func (m *migration) measure() {
 		frozenAt, from = m.dumpStart, "dump-start"
 	}
 	m.rep.FrozenMs, m.rep.FrozenFrom = ms(m.restoredAt.Sub(frozenAt)), from
-	if d, err := dumpStats(m.srcDir); err == nil {
-		m.rep.CriuFrozenMs = float64(d.GetFrozenTime()) / 1000
+	if m.rep.Mode == MigrateLazy {
+		if t, ok := readLazyDumpTimes(filepath.Join(m.srcDir, "dump.log")); ok {
+			m.rep.CriuFrozenMs, m.rep.CriuDumpReadyMs, m.rep.CriuFrozenFrom = t.FrozenMs, t.ReadyMs, "dump.log"
+		}
+	} else if d, err := dumpStats(m.srcDir); err == nil {
+		m.rep.CriuFrozenMs, m.rep.CriuFrozenFrom = float64(d.GetFrozenTime())/1000, "stats-dump"
 		m.rep.CriuFreezingMs = float64(d.GetFreezingTime()) / 1000
 		m.rep.CriuMemdumpMs = float64(d.GetMemdumpTime()) / 1000
 		m.rep.PagesWritten, m.rep.PagesLazy = d.GetPagesWritten(), d.GetPagesLazy()

@@ -35,6 +35,9 @@ func lazyUnusable(env *criu.Env) string {
 		return "the userfaultfd syscall fails: " + errno.Error()
 	}
 	unix.Close(int(fd))
+	if why := lazyPipeProblem(); why != "" {
+		return why
+	}
 	bin := "criu"
 	if env != nil {
 		bin = env.Binary

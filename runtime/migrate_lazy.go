@@ -50,6 +50,15 @@ func (m *migration) lazy() error {
 	relayPort := ln.Addr().(*net.TCPAddr).Port
 	m.psAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(psPort))
 
+	undoPipe, note, err := raisePipeMaxSize()
+	if err != nil {
+		return &lazyRefusedError{Err: err}
+	}
+	defer undoPipe()
+	if note != "" {
+		m.notify("%s", note)
+	}
+
 	undoEnv, err := pinPageServer(m.srcDir, "127.0.0.1")
 	if err != nil {
 		return err

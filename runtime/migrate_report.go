@@ -15,34 +15,39 @@ type MigrateReport struct {
 	// (FrozenFrom says "dump-start" when the freeze could not be observed).
 	FrozenMs   float64 `json:"frozen_ms"`
 	FrozenFrom string  `json:"frozen_from"`
-	// CRIU's own timings (stats-dump, stats-restore). In lazy mode the source is
-	// held frozen until the last page has moved, so criu_frozen_ms covers the
-	// whole post-copy phase while the target already runs; in stop-and-copy
-	// it is the dump's share of the downtime.
-	CriuFrozenMs   float64 `json:"criu_frozen_ms"`
-	CriuFreezingMs float64 `json:"criu_freezing_ms"`
-	CriuMemdumpMs  float64 `json:"criu_memdump_ms"`
-	CriuRestoreMs  float64 `json:"criu_restore_ms"`
-	PagesWritten   uint64  `json:"pages_written"` // pages in the dumped images
-	PagesLazy      uint64  `json:"pages_lazy"`    // pages left for post-copy
-	TotalMs        float64 `json:"total_ms"`
-	ImageBytes     int64   `json:"image_bytes"` // image files copied to the target
-	PageBytes      int64   `json:"page_bytes"`  // memory pages streamed after the switch
-	BytesMoved     int64   `json:"bytes_moved"`
-	SourceImages   string  `json:"source_images,omitempty"` // kept image dirs, if any
-	TargetImages   string  `json:"target_images,omitempty"`
+	// CRIU's own timings: stats-dump's frozen_time, or in lazy mode the same
+	// span read from dump.log (CriuFrozenFrom), since CRIU 4.2 wipes a lazy
+	// dump's stats. In lazy mode the source is held frozen until the last page
+	// has moved, so criu_frozen_ms covers the whole post-copy phase while the
+	// target already runs, and criu_dump_ready_ms is the dump's share of the
+	// downtime (frozen until its page server listened); in stop-and-copy
+	// criu_frozen_ms is the dump's share. criu_restore_ms is stats-restore's.
+	CriuFrozenMs    float64 `json:"criu_frozen_ms"`
+	CriuFrozenFrom  string  `json:"criu_frozen_from,omitempty"`
+	CriuDumpReadyMs float64 `json:"criu_dump_ready_ms,omitempty"`
+	CriuFreezingMs  float64 `json:"criu_freezing_ms"`
+	CriuMemdumpMs   float64 `json:"criu_memdump_ms"`
+	CriuRestoreMs   float64 `json:"criu_restore_ms"`
+	PagesWritten    uint64  `json:"pages_written"` // pages in the dumped images
+	PagesLazy       uint64  `json:"pages_lazy"`    // pages left for post-copy
+	TotalMs         float64 `json:"total_ms"`
+	ImageBytes      int64   `json:"image_bytes"` // image files copied to the target
+	PageBytes       int64   `json:"page_bytes"`  // memory pages streamed after the switch
+	BytesMoved      int64   `json:"bytes_moved"`
+	SourceImages    string  `json:"source_images,omitempty"` // kept image dirs, if any
+	TargetImages    string  `json:"target_images,omitempty"`
 }
 
 // Line is the one-line summary `mycr migrate` prints.
 func (m *MigrateReport) Line() string {
 	s := fmt.Sprintf("migrated %s -> %s (%s): frozen %s, total %s, moved %s (images %s + pages %s)",
 		m.ID, m.TargetID, m.Mode, fmtMs(m.FrozenMs), fmtMs(m.TotalMs), fmtBytes(m.BytesMoved), fmtBytes(m.ImageBytes), fmtBytes(m.PageBytes))
-	if m.CriuFrozenMs > 0 {
-		what := "CRIU frozen_time"
-		if m.Mode == MigrateLazy {
-			what += ", source held until the last page moved"
-		}
-		s += fmt.Sprintf(" [%s %s, restore %s]", what, fmtMs(m.CriuFrozenMs), fmtMs(m.CriuRestoreMs))
+	switch {
+	case m.Mode == MigrateLazy && m.CriuFrozenMs > 0:
+		s += fmt.Sprintf(" [CRIU: dump ready after %s, restore %s; source held frozen %s until the last page moved]",
+			fmtMs(m.CriuDumpReadyMs), fmtMs(m.CriuRestoreMs), fmtMs(m.CriuFrozenMs))
+	case m.CriuFrozenMs > 0:
+		s += fmt.Sprintf(" [CRIU: frozen_time %s, restore %s]", fmtMs(m.CriuFrozenMs), fmtMs(m.CriuRestoreMs))
 	}
 	return s
 }

@@ -17,19 +17,19 @@ import (
 
 var migrateCommand = &cli.Command{
 	Name:  "migrate",
-	Usage: "migrate a running container to another state root (stop-and-copy; post-copy lazy pages experimental)",
+	Usage: "live-migrate a running container to another state root (post-copy with CRIU lazy pages)",
 	ArgsUsage: `<container-id>
 
 Moves a running container to the state root --to-root (the "target host") as
 --target-id (default: the same ID), with the bundle --bundle (default: the
-source's). The default --mode stop-and-copy checkpoints, copies the images and
-restores on the target. --mode lazy (experimental; fails with CRIU 4.2.1 here,
-see docs/portable.md) freezes the container only while its non-memory state is
-dumped, copied and restored; its memory then follows on demand through CRIU's
-lazy pages (userfaultfd) over --address:--port. Where lazy pages cannot work,
-mycr says so and falls back to stop-and-copy (unless --no-fallback). If anything
-fails before the switch, the source container keeps running (stop-and-copy:
-it is restored on the source from its images).
+source's). In --mode lazy (the default) the container is frozen only while its
+non-memory state is dumped, copied and restored; its memory then follows on
+demand through CRIU's lazy pages (userfaultfd) over --address:--port, and the
+source is removed once the last page has moved. Where lazy pages cannot work,
+mycr says so and falls back to stop-and-copy (unless --no-fallback), which
+checkpoints, copies and restores everything. If anything fails before the
+switch, the source container keeps running (stop-and-copy: it is restored on
+the source from its images).
 
 The migrated container gets this command's stdio, as with restore -d; a
 container with a terminal needs --console-socket. One line (or --format json)
@@ -43,7 +43,7 @@ See docs/migration.md.`,
 		&cli.StringFlag{Name: "image-path", Usage: "empty directory for the source's images (default: a private directory under $TMPDIR, removed on success)"},
 		&cli.StringFlag{Name: "target-image-path", Usage: "empty directory for the target's copy of the images (default: as --image-path)"},
 		&cli.BoolFlag{Name: "keep-images", Usage: "keep the default image directories after a successful migration"},
-		&cli.StringFlag{Name: "mode", Value: runtime.MigrateStopCopy, Usage: "stop-and-copy, or lazy (post-copy; experimental: see docs/portable.md)"},
+		&cli.StringFlag{Name: "mode", Value: runtime.MigrateLazy, Usage: "lazy (post-copy) or stop-and-copy"},
 		&cli.BoolFlag{Name: "no-fallback", Usage: "with --mode lazy: fail instead of falling back to stop-and-copy"},
 		&cli.StringFlag{Name: "address", Value: "127.0.0.1", Usage: "address the target fetches memory pages from (loopback only)"},
 		&cli.IntFlag{Name: "port", Usage: "port of the page transfer (default: any free port)"},
