@@ -2,53 +2,53 @@ package criu
 
 import (
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/checkpoint-restore/go-criu/v7/crit"
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
 )
 
 // pagemapNrPagesField is where CRIU >= 4.0 keeps a pagemap entry's page count
-// (uint64 nr_pages = 5); go-criu v7.2's schema only knows the old field 2, which
-// CRIU now leaves 0, so its memory reader would see no pages at all.
+// (uint64 nr_pages = 5); go-criu v7.2's schema only knows the old field 2
+// (compat_nr_pages), which CRIU now leaves 0. crit keeps field 5 as an unknown
+// field of the decoded message; this reads it from there.
 const pagemapNrPagesField = 5
 
-// fixPagemap copies the page counts CRIU wrote in field 5 into the field
-// go-criu reads, so that cmdline, environment and memory search work.
-func fixPagemap(mr *crit.MemoryReader) {
-	for _, e := range mr.GetPagemapEntries() {
-		if e.GetNrPages() != 0 {
-			continue
+// Pagemap entry flags (CRIU's criu/include/pagemap.h).
+const (
+	pagemapInParent = 1 << 0 // the pages are in the parent checkpoint
+	pagemapLazy     = 1 << 1 // the pages may be restored lazily
+	pagemapPresent  = 1 << 2 // the pages are in this checkpoint's pages image
+)
+
+// nrPages is the number of pages an entry covers, from field 5 if CRIU wrote
+// it, else from the old field 2.
+func nrPages(e *pagemap.PagemapEntry) uint64 {
+	raw := e.ProtoReflect().GetUnknown()
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			break
 		}
-		raw := e.ProtoReflect().GetUnknown()
-		for len(raw) > 0 {
-			num, typ, n := protowire.ConsumeTag(raw)
-			if n < 0 {
-				break
+		raw = raw[n:]
+		if num == pagemapNrPagesField && typ == protowire.VarintType {
+			if v, m := protowire.ConsumeVarint(raw); m > 0 {
+				return v
 			}
-			raw = raw[n:]
-			if num == pagemapNrPagesField && typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(raw)
-				if m < 0 {
-					break
-				}
-				e.NrPages = proto.Uint32(uint32(v))
-				break
-			}
-			m := protowire.ConsumeFieldValue(num, typ, raw)
-			if m < 0 {
-				break
-			}
-			raw = raw[m:]
+			break
 		}
+		m := protowire.ConsumeFieldValue(num, typ, raw)
+		if m < 0 {
+			break
+		}
+		raw = raw[m:]
 	}
+	return uint64(e.GetNrPages())
 }
 
-// memoryReader opens a task's memory with the page counts fixed.
-func memoryReader(dir string, pid uint32) (*crit.MemoryReader, error) {
-	mr, err := crit.NewMemoryReader(dir, pid, 0)
-	if err != nil {
-		return nil, err
+// pagesPresent tells whether the entry's pages are in this checkpoint's pages
+// image (not only in a parent checkpoint, nor left to a lazy-pages server).
+func pagesPresent(e *pagemap.PagemapEntry) bool {
+	if e.Flags == nil { // images older than the flags: in_parent or here
+		return !e.GetInParent()
 	}
-	fixPagemap(mr)
-	return mr, nil
+	return e.GetFlags()&pagemapPresent != 0
 }
