@@ -7,27 +7,36 @@ import (
 	"time"
 )
 
+// Progress redraw timing: nothing for a dump shorter than progressDelay, then
+// a redraw every progressTick.
+var (
+	progressDelay = 250 * time.Millisecond
+	progressTick  = 250 * time.Millisecond
+)
+
 // StartProgress redraws, on a terminal w, a bar of the bytes written to dir
-// against the expected memory size, until stop is called. Callers only start it
-// when w is a terminal, so logs and daemons never see it.
+// against the expected size (0: unknown, bytes only), until stop is called,
+// which erases it. Callers only start it when w is a terminal, so logs and
+// daemons never see it.
 func StartProgress(w io.Writer, what, dir string, expected int64) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(250 * time.Millisecond)
+		select {
+		case <-done:
+			return
+		case <-time.After(progressDelay):
+		}
+		tick := time.NewTicker(progressTick)
 		defer tick.Stop()
-		drawn := false
 		for {
+			fmt.Fprint(w, "\r\033[K"+progressLine(what, dirBytes(dir), expected))
 			select {
 			case <-done:
-				if drawn {
-					fmt.Fprint(w, "\r\033[K")
-				}
+				fmt.Fprint(w, "\r\033[K")
 				return
 			case <-tick.C:
-				fmt.Fprint(w, "\r"+progressLine(what, dirBytes(dir), expected))
-				drawn = true
 			}
 		}
 	}()
@@ -37,13 +46,17 @@ func StartProgress(w io.Writer, what, dir string, expected int64) (stop func()) 
 	}
 }
 
+// progressLine is one line of the bar, short enough for an 80-column terminal.
 func progressLine(what string, written, expected int64) string {
-	const width = 30
+	const width = 20
+	if len(what) > 24 {
+		what = what[:21] + "..."
+	}
 	if expected <= 0 {
-		return fmt.Sprintf("%s: %s written", what, humanBytes(written))
+		return fmt.Sprintf("%s: %s written", what, HumanBytes(written))
 	}
 	frac := min(float64(written)/float64(expected), 1)
 	n := int(frac * width)
 	return fmt.Sprintf("%s [%s%s] %3.0f%% %s / ~%s", what, strings.Repeat("=", n), strings.Repeat(" ", width-n),
-		frac*100, humanBytes(written), humanBytes(expected))
+		frac*100, HumanBytes(written), HumanBytes(expected))
 }

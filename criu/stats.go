@@ -1,13 +1,16 @@
 package criu
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/checkpoint-restore/go-criu/v7/crit"
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/stats"
 )
 
 // Stats are CRIU's own timings of one dump or restore (from its stats-dump or
@@ -38,10 +41,9 @@ func usToMs(us uint32) float64 { return float64(us) / 1000 }
 // ReadDumpStats reads CRIU's stats-dump in statsDir (the work dir, else the image
 // dir) and completes it with the image size and the wall time of the whole command.
 func ReadDumpStats(id, statsDir, imageDir string, total time.Duration) (*Stats, error) {
-	// crit's reader, not go-criu/stats: both register stats.proto and clash.
-	e, err := crit.GetDumpStats(statsDir)
+	e, err := readStats(statsDir, crit.StatsDump, (*stats.StatsEntry).GetDump)
 	if err != nil {
-		return nil, fmt.Errorf("read CRIU dump statistics in %s: %w", statsDir, err)
+		return nil, err
 	}
 	s := &Stats{Op: "checkpoint", ID: id, Dir: imageDir,
 		FreezingMs: usToMs(e.GetFreezingTime()), FrozenMs: usToMs(e.GetFrozenTime()),
@@ -55,15 +57,30 @@ func ReadDumpStats(id, statsDir, imageDir string, total time.Duration) (*Stats, 
 
 // ReadRestoreStats reads CRIU's stats-restore, like ReadDumpStats.
 func ReadRestoreStats(id, statsDir, imageDir string, total time.Duration) (*Stats, error) {
-	e, err := crit.GetRestoreStats(statsDir)
+	e, err := readStats(statsDir, crit.StatsRestore, (*stats.StatsEntry).GetRestore)
 	if err != nil {
-		return nil, fmt.Errorf("read CRIU restore statistics in %s: %w", statsDir, err)
+		return nil, err
 	}
 	s := &Stats{Op: "restore", ID: id, Dir: imageDir, ForkingMs: usToMs(e.GetForkingTime()),
 		RestoreMs: usToMs(e.GetRestoreTime()), PagesRestored: e.GetPagesRestored()}
 	s.CriuMs = s.RestoreMs
 	s.finish(imageDir, total)
 	return s, nil
+}
+
+// readStats decodes CRIU's stats file name in dir (go-criu's own stats reader
+// panics on an empty file) and picks its dump or restore part.
+func readStats[T any](dir, name string, part func(*stats.StatsEntry) *T) (_ *T, err error) {
+	im := newImages(dir)
+	defer func() { recoverCorrupt(im, recover(), &err) }()
+	e, err := decodeOne(im, name, &stats.StatsEntry{})
+	if err == nil && part(e) == nil {
+		err = fmt.Errorf("%s holds no statistics of this kind", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read CRIU statistics in %s: %w", dir, err)
+	}
+	return part(e), nil
 }
 
 func (s *Stats) finish(imageDir string, total time.Duration) {
@@ -85,6 +102,29 @@ func dirBytes(dir string) int64 {
 	return n
 }
 
+// StatsTime is when CRIU wrote its stats file for op ("checkpoint" or
+// "restore") in dir: the end of CRIU's work, for a command that went on
+// afterwards (a foreground restore waits for the container to exit).
+func StatsTime(dir, op string) (time.Time, error) {
+	name := crit.StatsDump
+	if op == "restore" {
+		name = crit.StatsRestore
+	}
+	st, err := os.Stat(filepath.Join(dir, name))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return st.ModTime(), nil
+}
+
+// Fields are the statistics as log fields (the JSON names).
+func (s *Stats) Fields() map[string]any {
+	b, _ := json.Marshal(s)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
 // Summary is the one line for a person: "checkpointed web1: 212 MiB in 0.41 s (frozen 85 ms) -> /path".
 func (s *Stats) Summary() string {
 	verb := "checkpointed"
@@ -96,7 +136,7 @@ func (s *Stats) Summary() string {
 	if s.Op == "restore" {
 		arrow = "<-"
 	}
-	return fmt.Sprintf("%s %s: %s in %.2f s (%s) %s %s", verb, s.ID, humanBytes(s.ImageBytes), s.TotalMs/1000, detail, arrow, s.Dir)
+	return fmt.Sprintf("%s %s: %s in %.2f s (%s) %s %s", verb, s.ID, HumanBytes(s.ImageBytes), s.TotalMs/1000, detail, arrow, s.Dir)
 }
 
 // Table is the --print-stats text: one statistic per line.
@@ -117,13 +157,14 @@ func (s *Stats) Table() string {
 		row("restore time", fmt.Sprintf("%.3f ms", s.RestoreMs))
 		row("pages restored", s.PagesRestored)
 	}
-	row("image size", humanBytes(s.ImageBytes))
+	row("image size", HumanBytes(s.ImageBytes))
 	row("total time", fmt.Sprintf("%.3f ms", s.TotalMs))
 	row("mycr overhead", fmt.Sprintf("%.3f ms", s.OverheadMs))
 	return b.String()
 }
 
-func humanBytes(n int64) string {
+// HumanBytes is n in B, KiB, MiB...
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

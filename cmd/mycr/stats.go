@@ -22,20 +22,29 @@ var printStatsFlag = &cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's sta
 // output see exactly what runc prints.
 func reportStats(c *cli.Context, op, id string, o *libcontainer.CriuOpts, start time.Time) {
 	want := c.Bool("print-stats")
-	if !want && !isTerminal(os.Stderr) {
+	foreground := op == "restore" && !c.Bool("detach") // the container has run and exited by now
+	if !want && (foreground || !isTerminal(os.Stderr)) {
 		return
 	}
 	dir := o.WorkDirectory
 	if dir == "" {
 		dir = o.ImagesDirectory
 	}
+	end := time.Now()
+	if foreground {
+		if t, err := criu.StatsTime(dir, op); err == nil {
+			end = t
+		}
+	}
 	read := criu.ReadDumpStats
 	if op == "restore" {
 		read = criu.ReadRestoreStats
 	}
-	s, err := read(id, dir, o.ImagesDirectory, time.Since(start))
+	s, err := read(id, dir, o.ImagesDirectory, end.Sub(start))
 	if err != nil {
-		logrus.Debugf("no statistics: %v", err)
+		if want {
+			logrus.Warnf("no statistics: %v", err)
+		}
 		return
 	}
 	if !want {
@@ -44,11 +53,7 @@ func reportStats(c *cli.Context, op, id string, o *libcontainer.CriuOpts, start 
 	}
 	fmt.Fprint(c.App.Writer, s.Table())
 	if c.String("log-format") == "json" {
-		logrus.WithFields(logrus.Fields{"op": s.Op, "id": s.ID, "freezing_ms": s.FreezingMs, "frozen_ms": s.FrozenMs,
-			"memdump_ms": s.MemdumpMs, "memwrite_ms": s.MemwriteMs, "pages_scanned": s.PagesScanned,
-			"pages_written": s.PagesWritten, "pages_skipped_parent": s.PagesSkipped, "pages_lazy": s.PagesLazy,
-			"restore_ms": s.RestoreMs, "image_bytes": s.ImageBytes, "total_ms": s.TotalMs,
-			"overhead_ms": s.OverheadMs}).Info("criu statistics")
+		logrus.WithFields(s.Fields()).Info("criu statistics")
 	}
 }
 
@@ -63,11 +68,27 @@ func showProgress(r *runtime.Root, id string, o *libcontainer.CriuOpts) (stop fu
 	if !isTerminal(os.Stderr) {
 		return func() {}
 	}
-	var expected int64
-	if ctr, err := r.Load(id); err == nil {
-		if st, err := ctr.Stats(); err == nil && st.CgroupStats != nil {
-			expected = int64(st.CgroupStats.MemoryStats.Usage.Usage)
+	return criu.StartProgress(os.Stderr, "checkpoint "+id, o.ImagesDirectory, expectedImage(r, id))
+}
+
+// expectedImage guesses the size of a checkpoint from the container's memory:
+// CRIU dumps anonymous and shared memory, not the page cache the cgroup's
+// usage also counts (cgroup v1 total_rss + total_shmem, v2 anon + shmem).
+func expectedImage(r *runtime.Root, id string) int64 {
+	ctr, err := r.Load(id)
+	if err != nil {
+		return 0
+	}
+	st, err := ctr.Stats()
+	if err != nil || st.CgroupStats == nil {
+		return 0
+	}
+	m := st.CgroupStats.MemoryStats
+	for _, keys := range [][2]string{{"total_rss", "total_shmem"}, {"anon", "shmem"}} {
+		anon, ok := m.Stats[keys[0]]
+		if ok {
+			return int64(anon + m.Stats[keys[1]])
 		}
 	}
-	return criu.StartProgress(os.Stderr, "checkpoint "+id, o.ImagesDirectory, expected)
+	return int64(m.Usage.Usage)
 }
