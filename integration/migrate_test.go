@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,12 +14,11 @@ func TestMigrateStopAndCopy(t *testing.T) {
 	src, dst := NewEnv(t), NewEnv(t)
 	c := src.StartCounter("migrate")
 	newID := dst.ID("migrated")
-	r := src.MustRun("migrate", "--to-root", dst.Root, "--target-id", newID, "--format", "json", c.ID)
-	var rep map[string]any
-	if err := json.Unmarshal([]byte(lastLine(r.Stdout)), &rep); err != nil {
-		t.Fatalf("migrate --format json printed no JSON report: %v\n%s", err, r)
+	r := src.MustRun("migrate", "--mode", "stop-and-copy", "--to-root", dst.Root, "--target-id", newID, "--format", "json", c.ID)
+	if rep := parseMigrateReport(t, r); rep.Mode != "stop-and-copy" || rep.ImageBytes != rep.BytesMoved {
+		t.Errorf("report: mode %q, image bytes %d, bytes moved %d", rep.Mode, rep.ImageBytes, rep.BytesMoved)
 	}
-	t.Logf("report: %v", rep)
+	t.Logf("report: %s", lastLine(r.Stdout))
 	src.ExpectCheckpointedAway(c.ID, c.Pid)
 	dst.ExpectStatus(newID, "running")
 	last := MustCounter(t, c.Count)

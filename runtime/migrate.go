@@ -353,6 +353,10 @@ func (m *migration) restoreTarget(lazy bool) error {
 
 // destroyTarget removes a target container that must not run (a failed switch).
 func (m *migration) destroyTarget() {
+	// Under its lock: unlocking a container that no longer exists removes the lock file.
+	if lock, err := m.dst.Lock(m.o.TargetID, "migrate"); err == nil {
+		defer lock.Unlock()
+	}
 	c, err := m.dst.Load(m.o.TargetID)
 	if err != nil {
 		return

@@ -1,0 +1,150 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// criuWrapper writes a `criu` that runs the real one except where the shell
+// snippet cond decides otherwise (it sees the arguments as "$@"): a host whose
+// CRIU or kernel lacks something, or a CRIU step that fails.
+func criuWrapper(t *testing.T, e *Env, cond string) string {
+	t.Helper()
+	real := os.Getenv("MYCR_CRIU")
+	if real == "" {
+		var err error
+		if real, err = exec.LookPath("criu"); err != nil {
+			t.Skip("no criu")
+		}
+	}
+	dir := e.Mkdir("criu-wrapper")
+	path := filepath.Join(dir, "criu")
+	script := fmt.Sprintf("#!/bin/sh\nREAL=%s\n%s\nexec \"$REAL\" \"$@\"\n", real, cond)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// noUffdNoncoop is a CRIU on a kernel without non-cooperative userfaultfd,
+// which lazy pages need.
+const noUffdNoncoop = `if [ "$1 $2 $3" = "check --feature uffd-noncoop" ]; then echo "uffd-noncoop is not supported" >&2; exit 1; fi`
+
+// startMigrate runs migrate of p with the given criu and extra flags.
+func migrateWith(src, dst *Env, criuBin string, p *MemProg, newID string, flags ...string) Result {
+	args := []string{"--criu", criuBin, "migrate", "--to-root", dst.Root, "--target-id", newID, "--format", "json"}
+	args = append(append(args, flags...), p.ID)
+	return src.RunT(5*time.Minute, args...)
+}
+
+// expectSourceKept checks a failed migration left the source as it was: the
+// same process running and counting with its memory intact, nothing on the target.
+func expectSourceKept(t *testing.T, src, dst *Env, p *MemProg, pid int) {
+	t.Helper()
+	src.ExpectRunningNotPaused(p.ID, pid)
+	WaitCounterAbove(t, p.Count, MustCounter(t, p.Count)+3, 10*time.Second)
+	src.ExpectMemoryIntact(p, p.ID)
+	dst.ExpectNoState("target after a failed migration")
+}
+
+// TestMigrateLazyUnavailableFallsBack: where CRIU reports no non-cooperative
+// userfaultfd, the default (lazy) migration says so and falls back to
+// stop-and-copy, which moves the container intact; with --no-fallback it
+// refuses without touching the container.
+func TestMigrateLazyUnavailableFallsBack(t *testing.T) {
+	requireCRIU(t)
+	src, dst := NewEnv(t), NewEnv(t)
+	wrapper := criuWrapper(t, src, noUffdNoncoop)
+	p := src.StartMemProg("fallback", 256)
+	pid := src.MustState(p.ID).Pid
+
+	r := migrateWith(src, dst, wrapper, p, dst.ID("refused"), "--no-fallback")
+	if r.Code == 0 {
+		t.Fatalf("--no-fallback migrated without lazy pages:\n%s", r)
+	}
+	expectMentions(t, r, "--no-fallback without lazy pages", "lazy migration cannot work here")
+	expectMentions(t, r, "the reason", "uffd-noncoop")
+	expectSourceKept(t, src, dst, p, pid)
+
+	newID := dst.ID("moved")
+	before := MustCounter(t, p.Count)
+	r = migrateWith(src, dst, wrapper, p, newID)
+	if r.Code != 0 {
+		t.Fatalf("fallback migration failed:\n%s", r)
+	}
+	rep := parseMigrateReport(t, r)
+	t.Logf("stop-and-copy (fallback) of 256 MiB: %s", lastLine(r.Stdout))
+	if rep.Mode != "stop-and-copy" || !strings.Contains(rep.FallbackReason, "uffd-noncoop") {
+		t.Errorf("report: mode %q, fallback reason %q; want stop-and-copy because of uffd-noncoop", rep.Mode, rep.FallbackReason)
+	}
+	expectMentions(t, r, "the fallback message", "falling back to stop-and-copy")
+	src.ExpectNoState("source root after the migration")
+	dst.ExpectStatus(newID, "running")
+	WaitCounterAbove(t, p.Count, before+5, 10*time.Second)
+	dst.ExpectMemoryIntact(p, newID)
+}
+
+// TestMigrateLazyDumpFailsFallsBack: a lazy dump that CRIU fails (here: the
+// CRIU run for it, recognised by the config file mycr gives only the lazy
+// dump, exits at once) leaves the source running, and mycr falls back to
+// stop-and-copy.
+func TestMigrateLazyDumpFailsFallsBack(t *testing.T) {
+	requireCRIU(t)
+	src, dst := NewEnv(t), NewEnv(t)
+	wrapper := criuWrapper(t, src, `if [ "$1" = swrk ] && [ -n "$CRIU_CONFIG_FILE" ]; then echo "lazy dump refused" >&2; exit 1; fi`)
+	p := src.StartMemProg("dumpfail", 64)
+	newID := dst.ID("moved")
+	before := MustCounter(t, p.Count)
+	r := migrateWith(src, dst, wrapper, p, newID)
+	if r.Code != 0 {
+		t.Fatalf("fallback migration failed:\n%s", r)
+	}
+	rep := parseMigrateReport(t, r)
+	if rep.Mode != "stop-and-copy" || !strings.Contains(rep.FallbackReason, "lazy migration failed before the switch") {
+		t.Errorf("report: mode %q, fallback reason %q", rep.Mode, rep.FallbackReason)
+	}
+	expectMentions(t, r, "the fallback message", "the container is running, falling back to stop-and-copy")
+	src.ExpectNoState("source root after the migration")
+	dst.ExpectStatus(newID, "running")
+	WaitCounterAbove(t, p.Count, before+5, 10*time.Second)
+	dst.ExpectMemoryIntact(p, newID)
+}
+
+// TestMigrateLazyFailureKeepsSource: failures after the lazy dump froze the
+// source (the target's lazy-pages daemon cannot start; the daemon dies while
+// the target already runs and pages are still moving) end with the target
+// gone and the source running on with its memory intact.
+func TestMigrateLazyFailureKeepsSource(t *testing.T) {
+	requireCRIU(t)
+	cases := map[string]struct {
+		cond      string
+		targetRan bool // the failure came after the target had started
+	}{
+		"daemon-fails": {`if [ "$1" = lazy-pages ]; then echo "lazy-pages refused" >&2; exit 1; fi`, false},
+		// The daemon is killed 1.5 s after it starts: 512 MiB take longer to move.
+		"daemon-dies": {`if [ "$1" = lazy-pages ]; then "$REAL" "$@" & pid=$!; sleep 1.5; kill -9 $pid; wait $pid; exit 1; fi`, true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			src, dst := NewEnv(t), NewEnv(t)
+			wrapper := criuWrapper(t, src, tc.cond)
+			p := src.StartMemProg("lazyfail", 512)
+			pid := src.MustState(p.ID).Pid
+			r := migrateWith(src, dst, wrapper, p, dst.ID("moved"))
+			if r.Code == 0 {
+				t.Fatalf("migration succeeded without its lazy-pages daemon:\n%s", r)
+			}
+			expectMentions(t, r, "the failed migration", "still running on the source")
+			expectMentions(t, r, "the cause", "lazy-pages")
+			if ran := strings.Contains(r.Stderr, "runs on the target"); ran != tc.targetRan {
+				t.Errorf("the target ran before the failure: %v, want %v\n%s", ran, tc.targetRan, r)
+			}
+			expectSourceKept(t, src, dst, p, pid)
+		})
+	}
+}
