@@ -35,6 +35,9 @@ type Meta struct {
 	Arch           string    `json:"arch"`
 	LeaveRunning   bool      `json:"leaveRunning,omitempty"`
 	TCPEstablished bool      `json:"tcpEstablished,omitempty"`
+	// LazyPages: the memory was left on a page server (post-copy migration),
+	// so a restore needs userfaultfd (Needs).
+	LazyPages bool `json:"lazyPages,omitempty"`
 }
 
 // NewMeta fills in the host facts of a checkpoint taken now.

@@ -30,19 +30,47 @@ func RemapMounts(s *specs.Spec, remap map[string]string) error {
 
 // checkRestorable refuses, before anything is created, a checkpoint this host
 // cannot restore: another architecture, an older CRIU than the one that wrote
-// the images, or bind-mount sources that do not exist here.
+// the images, a host feature the images need that is missing here (Meta.Needs),
+// or bind-mount sources that do not exist here.
 func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
-	if m, err := criu.ReadMeta(imageDir); err == nil {
-		if m.Arch != "" && m.Arch != goruntime.GOARCH {
-			return fmt.Errorf("the checkpoint was taken on %s, this host is %s: it cannot be restored here", m.Arch, goruntime.GOARCH)
+	m, err := criu.ReadMeta(imageDir)
+	switch {
+	case err == nil:
+		// "": the criu in PATH, which criu.Prepare made the one mycr runs.
+		if err := checkImageHost(m, criuVersion, func(f string) (bool, string) { return criu.HostHas("", f) }); err != nil {
+			return err
 		}
-		if criuVersion != 0 && m.CriuVersion > criuVersion {
-			return fmt.Errorf("the images were written by CRIU %s, this host has CRIU %s: install CRIU >= %s (make deps)",
-				criu.FormatVersion(m.CriuVersion), criu.FormatVersion(criuVersion), criu.FormatVersion(m.CriuVersion))
-		}
-	} else if !os.IsNotExist(err) {
+	case !os.IsNotExist(err):
 		return err
 	}
+	return checkBindSources(s)
+}
+
+// checkImageHost compares what the metadata says the checkpoint needs with
+// this host; has answers whether a host feature (a criu.Need*) is present.
+func checkImageHost(m *criu.Meta, criuVersion int, has func(feature string) (bool, string)) error {
+	from := fmt.Sprintf("checkpoint of %s taken with CRIU %s on %s, kernel %s", m.ID, criu.FormatVersion(m.CriuVersion), m.Arch, m.Kernel)
+	if m.Arch != "" && m.Arch != goruntime.GOARCH {
+		return fmt.Errorf("the checkpoint was taken on %s, this host is %s: it cannot be restored here (%s)", m.Arch, goruntime.GOARCH, from)
+	}
+	if criuVersion != 0 && m.CriuVersion > criuVersion {
+		return fmt.Errorf("the images were written by CRIU %s, this host has CRIU %s: install CRIU >= %s (make deps)",
+			criu.FormatVersion(m.CriuVersion), criu.FormatVersion(criuVersion), criu.FormatVersion(m.CriuVersion))
+	}
+	var missing []string
+	for _, n := range m.Needs() {
+		if ok, detail := has(n.Feature); !ok {
+			missing = append(missing, fmt.Sprintf("%s, because %s; here: %s; %s", n.Feature, n.Why, detail, n.Fix))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("this host lacks what the checkpoint needs (%s): %s", from, strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// checkBindSources refuses bind mounts whose host source does not exist.
+func checkBindSources(s *specs.Spec) error {
 	var missing []string
 	for _, m := range s.Mounts {
 		if !isBind(m) {

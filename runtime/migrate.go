@@ -232,7 +232,7 @@ func (m *migration) load() error {
 	if err := RemapMounts(m.spec, m.o.RemapMounts); err != nil {
 		return err
 	}
-	if err := checkRestorable(m.dstDir, m.spec, 0); err != nil {
+	if err := checkBindSources(m.spec); err != nil {
 		return fmt.Errorf("the target cannot restore it: %w (the container was not touched)", err)
 	}
 	m.o.Launch.IO.Detach = true
@@ -305,7 +305,7 @@ func (m *migration) resetSourceDir() error {
 // (restore and lazy-pages logs) counts too, since a lazy dump waits for it.
 func (m *migration) dump(o *libcontainer.CriuOpts) error {
 	meta := criu.NewMeta(m.o.ID, m.srcBundle, m.r.criuVersion())
-	meta.TCPEstablished = o.TcpEstablished
+	meta.TCPEstablished, meta.LazyPages = o.TcpEstablished, o.LazyPages
 	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}

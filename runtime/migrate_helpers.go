@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,19 +37,12 @@ func lazyUnusable(env *criu.Env) string {
 	if why := lazyPipeProblem(); why != "" {
 		return why
 	}
-	bin := "criu"
+	bin := ""
 	if env != nil {
 		bin = env.Binary
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "check", "--feature", "uffd-noncoop").CombinedOutput()
-	if err != nil {
-		msg := strings.TrimSpace(string(out))
-		if msg == "" {
-			msg = err.Error()
-		}
-		return "`criu check --feature uffd-noncoop` failed: " + firstLineOf(msg)
+	if ok, detail := criu.HostHas(bin, criu.NeedUffd); !ok {
+		return detail
 	}
 	return ""
 }
