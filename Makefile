@@ -52,10 +52,13 @@ soak: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) MYCR_SOAK_CYCLES=200 MYCR_SOAK_LEAVE_RUNNING=50 MYCR_CONC_OPS=100 \
 		$(GOTEST) -v -timeout 60m -run 'Soak|Concurrent' ./integration/
 
-# mycr vs runc vs bare CRIU, interleaved; writes docs/benchmarks.md and docs/bench/.
+# mycr vs runc, crun and bare CRIU, interleaved (~20 min); writes docs/benchmarks.md and
+# docs/bench/ (PNG plots, results.json). Smaller runs: make bench BENCHFLAGS='-runs 3 -sections cr'.
+BENCHFLAGS ?=
 bench: deps build
 	bash scripts/install-bench-deps.sh
-	bash bench/bench.sh
+	go build -o bin/mycr-bench ./bench/cmd/mycr-bench
+	bin/mycr-bench -out docs -mycr $(BIN) $(BENCHFLAGS)
 
 FUZZTIME ?= 60s
 fuzz:

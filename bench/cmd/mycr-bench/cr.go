@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// crVariant is one way to checkpoint and restore a container.
+type crVariant struct {
+	Name      string // as shown in tables
+	RT        *rt    // nil: bare criu
+	Bundle    string
+	Ckpt      []string // extra checkpoint flags
+	Rest      []string // extra restore flags
+	Tag       string   // ID part
+	Breakdown bool     // trace and break down
+}
+
+// checkpointRestore: idle and busy busybox containers, every variant once per
+// round, the order rotating from round to round.
+func (b *Bench) checkpointRestore() error {
+	idle := []crVariant{
+		{Name: "mycr", RT: b.mycr, Bundle: b.bSleep, Tag: "i", Breakdown: true},
+		{Name: "runc", RT: b.runc, Bundle: b.bSleep, Tag: "i", Breakdown: true},
+		{Name: "criu", Bundle: b.bSleep, Tag: "i", Breakdown: true},
+		{Name: "mycr --empty-ns network", RT: b.mycr, Bundle: b.bSleep, Tag: "e",
+			Ckpt: []string{"--empty-ns", "network"}, Rest: []string{"--empty-ns", "network"}, Breakdown: true},
+		{Name: "mycr + network-lock skip", RT: b.mycr, Bundle: b.bCRIUConf, Tag: "n", Breakdown: true},
+		{Name: "runc + network-lock skip", RT: b.runc, Bundle: b.bCRIUConf, Tag: "n", Breakdown: true},
+	}
+	if b.crun != nil && b.crun.CanCR {
+		idle = append(idle, crVariant{Name: "crun", RT: b.crun, Bundle: b.bSleep, Tag: "i"})
+	}
+	busy := []crVariant{
+		{Name: "mycr", RT: b.mycr, Bundle: b.bBusy, Tag: "b"},
+		{Name: "runc", RT: b.runc, Bundle: b.bBusy, Tag: "b"},
+		{Name: "criu", Bundle: b.bBusy, Tag: "b"},
+	}
+	if b.crun != nil && b.crun.CanCR {
+		busy = append(busy, crVariant{Name: "crun", RT: b.crun, Bundle: b.bBusy, Tag: "b"})
+	}
+	for i := -1; i < b.Runs; i++ {
+		for _, v := range rotate(idle, i+1) {
+			b.crCycle("cr-idle", v, i)
+		}
+		for _, v := range rotate(busy, i+1) {
+			b.crCycle("cr-busy", v, i)
+		}
+	}
+	return nil
+}
+
+// crCycle starts a container (not timed), checkpoints it, restores it, removes it.
+// Round -1 is a warm-up and records nothing but the loopback check.
+func (b *Bench) crCycle(group string, v crVariant, i int) {
+	starter := v.RT
+	if starter == nil {
+		starter = b.criu.Runc
+	}
+	id := starter.id(fmt.Sprintf("%s%d", v.Tag, i+1))
+	pidDir := filepath.Join(b.Work, "pids")
+	img := filepath.Join(b.Work, "img", id)
+	defer os.RemoveAll(img)
+	ck := b.res.get(group, "checkpoint", v.Name, 0, "")
+	rs := b.res.get(group, "restore", v.Name, 0, "")
+	record := i >= 0
+	_, pid, err := starter.runDetached(v.Bundle, id, filepath.Join(pidDir, id))
+	if err != nil {
+		logf("%s %s: start: %v", group, v.Name, err)
+		if record {
+			ck.fail(err)
+		}
+		_, _ = starter.delete(id, true)
+		return
+	}
+	sleepMs(200) // let it settle (the busy one spins)
+	var res Result
+	var evs []procEvent
+	if v.RT != nil {
+		res, evs, err = b.traced(func() (Result, error) { return v.RT.checkpoint(id, img, v.Ckpt...) })
+	} else {
+		res, evs, err = b.traced(func() (Result, error) { return b.criu.dump(pid, img) })
+	}
+	if err != nil {
+		logf("%s %s: checkpoint: %v", group, v.Name, err)
+		if record {
+			ck.fail(err)
+		}
+		starter.remove(id, pid)
+		return
+	}
+	_ = waitOrphan(pid, 10*time.Second) // CRIU killed it; we reap it
+	if record {
+		ck.add(res.Ms())
+		ck.addBytes(imageBytes(img))
+		if v.Breakdown && group == "cr-idle" {
+			b.crPhases("checkpoint", v.Name, res, evs, filepath.Join(img, "dump.log"))
+		} else if group == "cr-busy" {
+			b.crPhases("checkpoint (busy)", v.Name, res, evs, filepath.Join(img, "dump.log"))
+		}
+	}
+	restPid := filepath.Join(pidDir, id+".restored")
+	var pid2 int
+	if v.RT != nil {
+		res, evs, err = b.traced(func() (Result, error) {
+			r, p, err := v.RT.restore(v.Bundle, id, img, restPid, v.Rest...)
+			pid2 = p
+			return r, err
+		})
+	} else {
+		res, evs, err = b.traced(func() (Result, error) {
+			r, p, err := b.criu.restore(b.rootfs, img, restPid)
+			pid2 = p
+			return r, err
+		})
+	}
+	if err == nil && pid2 > 0 {
+		sleepMs(2)
+		if st, e := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid2)); e != nil || strings.Contains(string(st), ") Z ") {
+			err = fmt.Errorf("restored process %d is not running", pid2)
+		}
+	}
+	if err != nil {
+		logf("%s %s: restore: %v", group, v.Name, err)
+		if record {
+			rs.fail(err)
+		}
+		starter.remove(id, pid2)
+		return
+	}
+	if record {
+		rs.add(res.Ms())
+		if v.Breakdown && group == "cr-idle" {
+			b.crPhases("restore", v.Name, res, evs, filepath.Join(img, "restore.log"))
+		}
+	} else if group == "cr-idle" {
+		if st, err := loopbackState(pid2); err == nil {
+			b.res.Facts["loopback after restore: "+v.Name] = st
+		}
+	}
+	starter.remove(id, pid2)
+}
+
+// imageBytes is the size of the CRIU image files (logs and stats excluded).
+func imageBytes(dir string) int64 {
+	var n int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".log") || strings.HasPrefix(e.Name(), "stats-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// crPhases splits a traced checkpoint or restore into: runtime work before the
+// first CRIU, each CRIU run, runtime work between and after; counts CRIU launches
+// and the programs CRIU ran (ip, iptables-restore, ...); and adds CRIU's own view
+// from its log (kernel feature probe, freezing, network namespace, network unlock).
+func (b *Bench) crPhases(op, who string, res Result, evs []procEvent, logPath string) {
+	p := b.res.phaseSet(op, who)
+	ms := func(a, z int64) float64 { return float64(z-a) / 1e6 }
+	if evs != nil {
+		parent := map[int]int{}
+		var rootExit int64
+		for _, e := range evs {
+			if e.Kind == "fork" {
+				parent[e.Pid] = e.Parent
+			}
+			if e.Kind == "exit" && e.Pid == res.Pid {
+				rootExit = e.Mono
+			}
+		}
+		runs := runsOf(evs)
+		var criuRuns, tools []run
+		criuPids := map[int]bool{}
+		for _, r := range runs {
+			if strings.HasPrefix(r.name(), "criu") {
+				criuRuns = append(criuRuns, r)
+				criuPids[r.Pid] = true
+			}
+		}
+		for _, r := range runs {
+			if criuPids[r.Pid] {
+				continue
+			}
+			for a := parent[r.Pid]; a != 0; a = parent[a] {
+				if criuPids[a] {
+					tools = append(tools, r)
+					break
+				}
+			}
+		}
+		if len(criuRuns) > 0 && rootExit > 0 && criuRuns[len(criuRuns)-1].Exit > 0 {
+			p.Runs++
+			p.add("runtime before CRIU", ms(res.MonoStart, criuRuns[0].Exec))
+			var gaps, criuT float64
+			for k, c := range criuRuns {
+				if k > 0 {
+					gaps += ms(criuRuns[k-1].Exit, c.Exec)
+				}
+				if k == len(criuRuns)-1 {
+					p.add("CRIU "+strings.Fields(op)[0], ms(c.Exec, c.Exit))
+				} else {
+					criuT += ms(c.Exec, c.Exit)
+				}
+			}
+			p.add("CRIU version call(s)", criuT)
+			p.add("runtime between CRIU runs", gaps)
+			p.add("runtime after CRIU", ms(criuRuns[len(criuRuns)-1].Exit, rootExit))
+			p.add("total", ms(res.MonoStart, rootExit))
+			groups := map[string][][2]int64{}
+			var all [][2]int64
+			for _, t := range tools {
+				g := toolGroup(t.name())
+				p.Tools[g]++
+				if t.Exit > t.Exec {
+					groups[g] = append(groups[g], [2]int64{t.Exec, t.Exit})
+					all = append(all, [2]int64{t.Exec, t.Exit})
+				}
+			}
+			p.add("programs run by CRIU (part of CRIU "+strings.Fields(op)[0]+")", unionMs(all))
+			for _, g := range toolGroups {
+				p.add("  "+g, unionMs(groups[g]))
+			}
+			p.count("criu launches", len(criuRuns))
+			p.count("programs run by CRIU", len(tools))
+		}
+	}
+	for name, v := range criuLogPhases(logPath, op) {
+		p.add("log: "+name, v)
+	}
+}
+
+var logLine = regexp.MustCompile(`^\(\s*([0-9]+\.[0-9]+)\)\s?(.*)$`)
+
+// criuLogPhases reads a CRIU log (the last run in it) and returns a few phases in ms.
+func criuLogPhases(path, op string) map[string]float64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	type ln struct {
+		t float64
+		s string
+	}
+	var lines []ln
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	last := -1.0
+	for sc.Scan() {
+		m := logLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		t, _ := strconv.ParseFloat(m[1], 64)
+		if t < last { // a new CRIU run appended to the same log
+			lines = lines[:0]
+		}
+		last = t
+		lines = append(lines, ln{t * 1000, m[2]})
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	find := func(sub string, from int) int {
+		for i := from; i < len(lines); i++ {
+			if strings.Contains(lines[i].s, sub) {
+				return i
+			}
+		}
+		return -1
+	}
+	out := map[string]float64{"total": lines[len(lines)-1].t}
+	if a, z := find("kdat", 0), find("files stat: fs/nr_open", 0); a >= 0 && z > a {
+		out["kernel feature probe (no kdat cache)"] = lines[z].t - lines[a].t
+		if strings.Contains(lines[a].s, "Loaded kdat cache") {
+			delete(out, "kernel feature probe (no kdat cache)")
+			out["kernel feature probe (kdat cache)"] = lines[z].t - lines[a].t
+		}
+	}
+	if strings.HasPrefix(op, "checkpoint") {
+		if a, z := find("Dumping processes (pid", 0), find("Seized task", 0); a >= 0 && z > a {
+			out["freeze and seize"] = lines[z].t - lines[a].t
+		}
+		if a, z := find("freezing cgroup", 0), find("freezer.state=FROZEN", 0); a >= 0 && z > a {
+			out["cgroup freezer wait"] = lines[z].t - lines[a].t
+		}
+		if a, z := find("'s namespaces", 0), find("Namespaces dump complete", 0); a >= 0 && z > a {
+			out["namespaces (net, ipc, uts)"] = lines[z].t - lines[a].t
+		}
+	} else {
+		if a := find("Running network-unlock scripts", 0); a >= 0 && a+1 < len(lines) {
+			out["network unlock"] = lines[a+1].t - lines[a].t
+		}
+		if a, z := find("Running setup-namespaces scripts", 0), find("Running post-setup-namespaces scripts", 0); a >= 0 && z > a {
+			out["namespaces and mounts"] = lines[z].t - lines[a].t
+		}
+	}
+	return out
+}
+
+// Programs CRIU runs, grouped by purpose.
+var toolGroups = []string{"iptables/ip6tables (network lock, netns rules)", "ip (netns addresses, routes)", "tar+gzip (tmpfs contents)", "other"}
+
+func toolGroup(name string) string {
+	n := strings.Trim(name, "[]")
+	switch {
+	case strings.HasPrefix(n, "iptables") || strings.HasPrefix(n, "ip6tables") || strings.HasPrefix(n, "nft"):
+		return toolGroups[0]
+	case n == "ip":
+		return toolGroups[1]
+	case n == "tar" || n == "gzip":
+		return toolGroups[2]
+	case n == "sh":
+		return "sh (wrapper)"
+	}
+	return toolGroups[3]
+}
+
+// unionMs is the total length of the union of the intervals, in ms.
+func unionMs(iv [][2]int64) float64 {
+	if len(iv) == 0 {
+		return 0
+	}
+	sort.Slice(iv, func(i, j int) bool { return iv[i][0] < iv[j][0] })
+	var total int64
+	cur := iv[0]
+	for _, x := range iv[1:] {
+		if x[0] <= cur[1] {
+			cur[1] = max(cur[1], x[1])
+			continue
+		}
+		total += cur[1] - cur[0]
+		cur = x
+	}
+	total += cur[1] - cur[0]
+	return float64(total) / 1e6
+}
