@@ -34,7 +34,7 @@ the source from its images).
 The migrated container gets this command's stdio, as with restore -d; a
 container with a terminal needs --console-socket. One line (or --format json)
 reports the frozen time, the total time and the bytes moved.
-See docs/migration.md.`,
+See docs/portable.md.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "to-root", Usage: "state root of the target (required)"},
 		&cli.StringFlag{Name: "target-id", Usage: "ID of the container on the target (default: the same ID)"},
