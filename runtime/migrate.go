@@ -31,7 +31,7 @@ const (
 )
 
 // MigrateOpts describe a live migration of a running container to another state
-// root (the "target host"; on one machine in tests, see docs/migration.md).
+// root (the "target host"; on one machine in tests, see docs/portable.md).
 type MigrateOpts struct {
 	ID          string
 	Target      *Root             // state root of the target
@@ -196,7 +196,7 @@ func (m *migration) plan() error {
 	}
 	ip := net.ParseIP(o.Address)
 	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--address %q: only a loopback address is supported (both roots on this machine); see docs/migration.md for two hosts", o.Address)
+		return fmt.Errorf("--address %q: only a loopback address is supported (both roots on this machine); see docs/portable.md for two hosts", o.Address)
 	}
 	if o.Port < 0 || o.Port > 65535 {
 		return fmt.Errorf("invalid --port %d", o.Port)
