@@ -28,6 +28,12 @@ const DefaultStallTimeout = 60 * time.Second
 // full stall timeout would only delay the retry without breakpoints.
 var breakpointStall = 3 * time.Second
 
+// maxLogSize bounds a CRIU log: a healthy -v4 log of even a large container is
+// a few MiB, while a CRIU stuck in a retry loop logs gigabytes a minute (the
+// restorer on a truncated pages image) and would fill the disk; such a run is
+// killed like a stalled one.
+var maxLogSize int64 = 512 << 20
+
 // killGrace bounds the wait for fn after CRIU was killed; libcontainer
 // returns at once (its socket to criu gets EOF), anything else is abandoned.
 var killGrace = 10 * time.Second
@@ -52,12 +58,17 @@ type StallError struct {
 	LogPath  string
 	LastLine string
 	Killed   []int // pids of the killed criu processes
+	Runaway  bool  // killed because its log outgrew maxLogSize, not for silence
 	Err      error // fn's own error, if it returned in time
 }
 
 func (e *StallError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CRIU made no progress for %v (log %s, last line: %q); ", e.Stall, e.LogPath, e.LastLine)
+	if e.Runaway {
+		fmt.Fprintf(&b, "CRIU made no progress, logging in a loop past %d MiB (log %s, last line: %q); ", maxLogSize>>20, e.LogPath, e.LastLine)
+	} else {
+		fmt.Fprintf(&b, "CRIU made no progress for %v (log %s, last line: %q); ", e.Stall, e.LogPath, e.LastLine)
+	}
 	if len(e.Killed) > 0 {
 		fmt.Fprintf(&b, "it was killed (pid %v)", e.Killed)
 	} else {
@@ -103,15 +114,17 @@ func WatchThen(logPath string, progressDirs []string, stall time.Duration, fn fu
 			return err
 		case <-tick.C:
 		}
-		if now := measure(logPath, progressDirs); now != last {
+		now := measure(logPath, progressDirs)
+		runaway := now.logSize > maxLogSize
+		if now != last && !runaway {
 			last, lastChange = now, time.Now()
 			continue
 		}
 		idle := time.Since(lastChange)
-		if idle < stall && (idle < breakpointStall || !StalledAtBreakpoint(logPath)) {
+		if !runaway && idle < stall && (idle < breakpointStall || !StalledAtBreakpoint(logPath)) {
 			continue
 		}
-		se := &StallError{Stall: stall, LogPath: logPath, LastLine: lastLogLine(logPath)}
+		se := &StallError{Stall: stall, LogPath: logPath, LastLine: lastLogLine(logPath), Runaway: runaway}
 		se.Killed = killCriu()
 		if onKill != nil {
 			onKill()

@@ -233,3 +233,31 @@ func TestWatchKillsStalledRestore(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A run that keeps logging the same thing past maxLogSize (CRIU's restorer
+// retrying a read at EOF) is killed although its log grows.
+func TestWatchKillsRunawayLog(t *testing.T) {
+	defer func(old int64) { maxLogSize = old }(maxLogSize)
+	maxLogSize = 64 << 10
+	log := filepath.Join(t.TempDir(), "restore.log")
+	err := Watch(log, nil, time.Minute, func() error {
+		f, err := os.Create(log)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		line := "1: Advanced iov 0 bytes, 2->2 iovs, 0 tail\n"
+		for n := 0; n < 1<<20; n += len(line) { // well past the limit, not the disk
+			f.WriteString(line)
+		}
+		time.Sleep(2 * time.Second) // the watchdog fires meanwhile
+		return nil
+	})
+	var se *StallError
+	if !errors.As(err, &se) || !se.Runaway || !errors.Is(err, ErrStalled) {
+		t.Fatalf("want a runaway StallError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "loop") {
+		t.Errorf("the error does not say CRIU looped: %v", err)
+	}
+}

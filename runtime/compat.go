@@ -31,8 +31,12 @@ func RemapMounts(s *specs.Spec, remap map[string]string) error {
 // checkRestorable refuses, before anything is created, a checkpoint this host
 // cannot restore: another architecture, an older CRIU than the one that wrote
 // the images, a host feature the images need that is missing here (Meta.Needs),
-// or bind-mount sources that do not exist here.
+// bind-mount sources that do not exist here, or pages images shorter than
+// their pagemaps (on which CRIU would loop).
 func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
+	if err := criu.CheckPages(imageDir); err != nil {
+		return err
+	}
 	m, err := criu.ReadMeta(imageDir)
 	switch {
 	case err == nil:
