@@ -35,7 +35,7 @@ func criuWrapper(t *testing.T, e *Env, cond string) string {
 // which lazy pages need.
 const noUffdNoncoop = `if [ "$1 $2 $3" = "check --feature uffd-noncoop" ]; then echo "uffd-noncoop is not supported" >&2; exit 1; fi`
 
-// startMigrate runs migrate of p with the given criu and extra flags.
+// migrateWith runs migrate of p with the given criu and extra flags.
 func migrateWith(src, dst *Env, criuBin string, p *MemProg, newID string, flags ...string) Result {
 	args := []string{"--criu", criuBin, "migrate", "--to-root", dst.Root, "--target-id", newID, "--format", "json"}
 	args = append(append(args, flags...), p.ID)
@@ -71,48 +71,44 @@ func TestMigrateLazyUnavailableFallsBack(t *testing.T) {
 	expectMentions(t, r, "the reason", "uffd-noncoop")
 	expectSourceKept(t, src, dst, p, pid)
 
+	r = migrateFallingBack(t, src, dst, wrapper, p, "uffd-noncoop", "falling back to stop-and-copy")
+	t.Logf("stop-and-copy (fallback) of 256 MiB: %s", lastLine(r.Stdout))
+}
+
+// migrateFallingBack migrates p with the default mode, which must fall back to
+// stop-and-copy for reason (in the report) saying msg (on stderr), and checks
+// the container moved intact.
+func migrateFallingBack(t *testing.T, src, dst *Env, criuBin string, p *MemProg, reason, msg string) Result {
+	t.Helper()
 	newID := dst.ID("moved")
 	before := MustCounter(t, p.Count)
-	r = migrateWith(src, dst, wrapper, p, newID)
+	r := migrateWith(src, dst, criuBin, p, newID)
 	if r.Code != 0 {
 		t.Fatalf("fallback migration failed:\n%s", r)
 	}
 	rep := parseMigrateReport(t, r)
-	t.Logf("stop-and-copy (fallback) of 256 MiB: %s", lastLine(r.Stdout))
-	if rep.Mode != "stop-and-copy" || !strings.Contains(rep.FallbackReason, "uffd-noncoop") {
-		t.Errorf("report: mode %q, fallback reason %q; want stop-and-copy because of uffd-noncoop", rep.Mode, rep.FallbackReason)
+	if rep.Mode != "stop-and-copy" || !strings.Contains(rep.FallbackReason, reason) {
+		t.Errorf("report: mode %q, fallback reason %q; want stop-and-copy because of %q", rep.Mode, rep.FallbackReason, reason)
 	}
-	expectMentions(t, r, "the fallback message", "falling back to stop-and-copy")
+	expectMentions(t, r, "the fallback message", msg)
 	src.ExpectNoState("source root after the migration")
 	dst.ExpectStatus(newID, "running")
 	WaitCounterAbove(t, p.Count, before+5, 10*time.Second)
 	dst.ExpectMemoryIntact(p, newID)
+	return r
 }
 
 // TestMigrateLazyDumpFailsFallsBack: a lazy dump that CRIU fails (here: the
-// CRIU run for it, recognised by the config file mycr gives only the lazy
-// dump, exits at once) leaves the source running, and mycr falls back to
+// CRIU run for it, recognised by the config file mycr-criu.conf that mycr
+// gives only the lazy dump, exits at once) leaves the source running, and mycr falls back to
 // stop-and-copy.
 func TestMigrateLazyDumpFailsFallsBack(t *testing.T) {
 	requireCRIU(t)
 	src, dst := NewEnv(t), NewEnv(t)
-	wrapper := criuWrapper(t, src, `if [ "$1" = swrk ] && [ -n "$CRIU_CONFIG_FILE" ]; then echo "lazy dump refused" >&2; exit 1; fi`)
+	wrapper := criuWrapper(t, src, `case "$1 $CRIU_CONFIG_FILE" in "swrk "*/mycr-criu.conf) echo "lazy dump refused" >&2; exit 1;; esac`)
 	p := src.StartMemProg("dumpfail", 64)
-	newID := dst.ID("moved")
-	before := MustCounter(t, p.Count)
-	r := migrateWith(src, dst, wrapper, p, newID)
-	if r.Code != 0 {
-		t.Fatalf("fallback migration failed:\n%s", r)
-	}
-	rep := parseMigrateReport(t, r)
-	if rep.Mode != "stop-and-copy" || !strings.Contains(rep.FallbackReason, "lazy migration failed before the switch") {
-		t.Errorf("report: mode %q, fallback reason %q", rep.Mode, rep.FallbackReason)
-	}
-	expectMentions(t, r, "the fallback message", "the container is running, falling back to stop-and-copy")
-	src.ExpectNoState("source root after the migration")
-	dst.ExpectStatus(newID, "running")
-	WaitCounterAbove(t, p.Count, before+5, 10*time.Second)
-	dst.ExpectMemoryIntact(p, newID)
+	migrateFallingBack(t, src, dst, wrapper, p, "lazy migration failed before the switch",
+		"the container is running, falling back to stop-and-copy")
 }
 
 // TestMigrateLazyFailureKeepsSource: failures after the lazy dump froze the
