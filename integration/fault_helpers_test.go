@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -316,6 +316,9 @@ type reliabilityResult struct {
 	Trials   int            `json:"trials"`
 	Outcomes map[string]int `json:"outcomes"`
 	Note     string         `json:"note,omitempty"`
+	// Before and After are leak counts (mounts, fds, cgroups, ...) around the trials.
+	Before map[string]int `json:"before,omitempty"`
+	After  map[string]int `json:"after,omitempty"`
 }
 
 // reliabilityMarker starts the log line scripts/reliability looks for.
@@ -328,8 +331,9 @@ func logResult(t *testing.T, r reliabilityResult) {
 	t.Log(reliabilityMarker + string(b))
 }
 
-// faultTrials is how often each fault is injected (MYCR_FAULT_TRIALS, default 20).
-func faultTrials() int { return envInt("MYCR_FAULT_TRIALS", 20) }
+// faultTrials is how often each fault is injected: MYCR_FAULT_TRIALS, default 3
+// to keep `make test` short; `make reliability` runs 20.
+func faultTrials() int { return envInt("MYCR_FAULT_TRIALS", 3) }
 
 // newRand is a seeded source whose seed the test logs, to replay a failure with
 // MYCR_FAULT_SEED.
