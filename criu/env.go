@@ -15,6 +15,8 @@ type Env struct {
 	Fault         string // CRIU_FAULT value in effect ("" = none)
 	Source        string // how HWBreakpoints/Fault was decided: one of the Source* values
 	Detail        string // why the answer is HWUnknown, if it is
+	NetworkLock   string // how CRIU locks the network: NetLockNftables, NetLockIptables or the user's config file
+	userConfig    bool   // CRIU_CONFIG_FILE was set by the user: mycr writes none
 }
 
 // Values of Env.Source.
@@ -67,6 +69,8 @@ func Prepare(stateDir, criuPath string) (*Env, error) {
 			return nil, err
 		}
 	}
+	e.chooseNetworkLock(stateDir) // after the fault: the probe runs criu
+	e.UseConfig(stateDir)
 	return e, nil
 }
 
