@@ -42,6 +42,12 @@ func migrateWith(src, dst *Env, criuBin string, p *MemProg, newID string, flags 
 	return src.RunT(5*time.Minute, args...)
 }
 
+// imageFlags puts a failing migration's images (kept for a look) under e.Dir,
+// removed with the test.
+func imageFlags(e *Env) []string {
+	return []string{"--image-path", filepath.Join(e.Mkdir("mig"), "src"), "--target-image-path", filepath.Join(e.Mkdir("mig"), "dst")}
+}
+
 // expectSourceKept checks a failed migration left the source as it was: the
 // same process running and counting with its memory intact, nothing on the target.
 func expectSourceKept(t *testing.T, src, dst *Env, p *MemProg, pid int) {
@@ -63,7 +69,7 @@ func TestMigrateLazyUnavailableFallsBack(t *testing.T) {
 	p := src.StartMemProg("fallback", 256)
 	pid := src.MustState(p.ID).Pid
 
-	r := migrateWith(src, dst, wrapper, p, dst.ID("refused"), "--no-fallback")
+	r := migrateWith(src, dst, wrapper, p, dst.ID("refused"), append(imageFlags(src), "--no-fallback")...)
 	if r.Code == 0 {
 		t.Fatalf("--no-fallback migrated without lazy pages:\n%s", r)
 	}
@@ -131,7 +137,7 @@ func TestMigrateLazyFailureKeepsSource(t *testing.T) {
 			wrapper := criuWrapper(t, src, tc.cond)
 			p := src.StartMemProg("lazyfail", 512)
 			pid := src.MustState(p.ID).Pid
-			r := migrateWith(src, dst, wrapper, p, dst.ID("moved"))
+			r := migrateWith(src, dst, wrapper, p, dst.ID("moved"), imageFlags(src)...)
 			if r.Code == 0 {
 				t.Fatalf("migration succeeded without its lazy-pages daemon:\n%s", r)
 			}

@@ -114,6 +114,7 @@ func (r *Root) Migrate(o MigrateOpts) (*MigrateReport, error) {
 	if mode == MigrateLazy {
 		if why := lazyUnusable(r.Criu); why != "" {
 			if m.o.NoFallback {
+				m.removeTemp() // nothing ran: no logs worth keeping
 				return nil, fmt.Errorf("lazy migration cannot work here: %s (the container was not touched)", why)
 			}
 			m.notify("lazy pages cannot work here (%s): falling back to stop-and-copy, the container stays frozen while all its memory is copied", why)
