@@ -16,6 +16,7 @@ type Env struct {
 	Source        string // how HWBreakpoints/Fault was decided: one of the Source* values
 	Detail        string // why the answer is HWUnknown, if it is
 	NetworkLock   string // how CRIU locks the network: NetLockNftables, NetLockIptables or the user's config file
+	CgroupYard    string // the host's dir of cgroup hierarchies CRIU reads at dump ("" = CRIU mounts its own)
 	userConfig    bool   // CRIU_CONFIG_FILE was set by the user: mycr writes none
 }
 
@@ -70,7 +71,7 @@ func Prepare(stateDir, criuPath string) (*Env, error) {
 		}
 	}
 	e.chooseNetworkLock(stateDir) // after the fault: the probe runs criu
-	e.UseConfig(stateDir)
+	e.UseConfig(stateDir, false)
 	return e, nil
 }
 

@@ -16,6 +16,7 @@ const EnvConfigFile = "CRIU_CONFIG_FILE"
 
 const (
 	netLockConfFile  = "criu.conf"
+	yardConfFile     = "criu-yard.conf"
 	netLockCacheFile = "criu-netlock.json"
 	// NetLockNftables and NetLockIptables are the values of Env.NetworkLock.
 	NetLockNftables = "nftables"
@@ -48,12 +49,17 @@ func (e *Env) chooseNetworkLock(stateDir string) {
 	if nftablesLockWorks(stateDir, e.Binary, e.Fault) {
 		e.NetworkLock = NetLockNftables
 	}
+	e.CgroupYard = hostCgroupYard()
+	if strings.ContainsAny(e.CgroupYard, " \t\n\"'") {
+		e.CgroupYard = "" // not worth quoting for CRIU's config parser
+	}
 }
 
 // UseConfig writes the CRIU configuration file for the next CRIU runs and
-// points CRIU_CONFIG_FILE at it. A failure leaves the previous configuration
-// in place: it only costs time.
-func (e *Env) UseConfig(stateDir string) {
+// points CRIU_CONFIG_FILE at it; withYard adds the host's cgroup yard: any
+// dump, and restores of images that fit it (YardFits).
+// A failure leaves the previous configuration in place: it only costs time.
+func (e *Env) UseConfig(stateDir string, withYard bool) {
 	if e == nil || e.userConfig {
 		return
 	}
@@ -62,6 +68,9 @@ func (e *Env) UseConfig(stateDir string) {
 		lines = append(lines, "network-lock nftables")
 	}
 	name := netLockConfFile
+	if withYard && e.CgroupYard != "" {
+		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), yardConfFile
+	}
 	if len(lines) == 0 {
 		os.Unsetenv(EnvConfigFile)
 		return

@@ -61,6 +61,8 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 		return err
 	}
 	defer done()
+	r.Criu.UseConfig(r.Dir, true) // the host's cgroup yard, for this dump only
+	defer r.Criu.UseConfig(r.Dir, false)
 	unshield := shieldCriu() // criuguard.go
 	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
 		keepRunning(c, wasPaused) // a killed first try may have left it frozen

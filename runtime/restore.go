@@ -92,6 +92,8 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
 		// On a stall, the half-restored processes die with CRIU (halfrestore.go).
 		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
+		r.Criu.UseConfig(r.Dir, r.Criu.YardFits(o.Criu.ImagesDirectory)) // the host's cgroup yard
+		defer r.Criu.UseConfig(r.Dir, false)
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
 			return c.Restore(p, &o.Criu)
 		}, killRestored)
