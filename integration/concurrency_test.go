@@ -26,6 +26,8 @@ func TestConcurrentClients(t *testing.T) {
 	var mu sync.Mutex
 	var unexpected []string
 	counts := map[string]int{}
+	before := ownLeaks(e)
+	start := time.Now()
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(8 * time.Minute)
 	for cl := 0; cl < clients; cl++ {
@@ -74,10 +76,20 @@ func TestConcurrentClients(t *testing.T) {
 	for _, u := range unexpected {
 		t.Errorf("unclear failure:\n%s", u)
 	}
+	elapsed := time.Since(start)
 	for _, c := range ctrs {
 		e.Run("resume", c.ID) // a final pause may have won
-		s := e.ExpectStatus(c.ID, "running")
+		e.ExpectStatus(c.ID, "running")
 		WaitCounterAbove(t, c.Count, MustCounter(t, c.Count)+2, 10*time.Second)
-		_ = s
 	}
+	after := ownLeaks(e)
+	expectNoGrowth(t, before, after)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	counts["unclear failure"] = len(unexpected)
+	logResult(t, reliabilityResult{Fault: fmt.Sprintf("%d parallel clients x %d mixed operations (state, pause, resume, checkpoint --leave-running, exec, kill 0) on 3 containers", clients, ops),
+		Trials: total, Outcomes: counts, Before: before, After: after,
+		Note: fmt.Sprintf("all containers ended running and counting; %v in all", elapsed.Round(time.Second))})
 }

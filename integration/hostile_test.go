@@ -35,4 +35,6 @@ func TestHostileImagePaths(t *testing.T) {
 	expectMentions(t, r, "read-only image path", "read-only")
 	e.ExpectRunningNotPaused(c.ID, c.Pid)
 	WaitCounterAbove(t, c.Count, MustCounter(t, c.Count)+2, 5*time.Second)
+	logResult(t, reliabilityResult{Fault: "hostile image paths: a symlink to another dir, a read-only filesystem",
+		Trials: 2, Outcomes: map[string]int{"refused with the reason, nothing written through the link, container running": 2}})
 }

@@ -21,7 +21,7 @@ func envInt(name string, def int) int {
 // ownLeaks counts what a leak of e's commands would grow, and only that (other
 // tests and other users of this machine run containers and CRIU at the same
 // time): mounts under e's dirs, this process's fds, cgroup dirs of e's
-// containers, state dirs, intent records and lock files in e's root, criu
+// containers, state dirs, intent records and orphaned lock files in e's root, criu
 // processes working in e's dirs.
 func ownLeaks(e *Env) map[string]int {
 	e.mu.Lock()
@@ -37,19 +37,25 @@ func ownLeaks(e *Env) map[string]int {
 		}
 	}
 	intents, _ := filepath.Glob(filepath.Join(e.Root, ".intent", "*"))
+	orphanLocks := 0 // a lock file of a container that no longer exists
 	locks, _ := filepath.Glob(filepath.Join(e.Root, ".locks", "*"))
+	for _, l := range locks {
+		if _, err := os.Stat(filepath.Join(e.Root, filepath.Base(l))); err != nil {
+			orphanLocks++
+		}
+	}
 	cg := 0
 	for _, id := range ids {
 		cg += len(cgroupDirs(id))
 	}
 	return map[string]int{
-		"mounts":     len(mountsUnder(e.Root, e.Dir)),
-		"fds":        len(fds),
-		"cgroups":    cg,
-		"state dirs": states,
-		"intents":    len(intents),
-		"lock files": len(locks),
-		"criu procs": len(criuUsing(e.Root, e.Dir)),
+		"mounts":       len(mountsUnder(e.Root, e.Dir)),
+		"fds":          len(fds),
+		"cgroups":      cg,
+		"state dirs":   states,
+		"intents":      len(intents),
+		"orphan locks": orphanLocks,
+		"criu procs":   len(criuUsing(e.Root, e.Dir)),
 	}
 }
 
