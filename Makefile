@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 BIN     := bin/mycr
 GOTEST  := go test -count=1
 
-.PHONY: all build deps install demo test test-unit test-integration test-dropin bench soak fuzz clean
+.PHONY: all build deps install demo test test-unit test-integration test-dropin bench soak reliability fuzz clean
 
 all: build
 
@@ -51,6 +51,24 @@ test-dropin: deps build
 soak: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) MYCR_SOAK_CYCLES=200 MYCR_SOAK_LEAVE_RUNNING=50 MYCR_CONC_OPS=100 \
 		$(GOTEST) -v -timeout 60m -run 'Soak|Concurrent' ./integration/
+
+# Issue 5's bar: every fault 20 times, the long soak and concurrency runs, then
+# docs/reliability.md regenerated from the tests' RELIABILITY lines (the log
+# stays in bin/reliability.log). Fails if a test failed, after writing the doc.
+# The tests run a copy of the binary: a rebuild during the run does not touch it.
+reliability: build
+	@cp $(BIN) bin/mycr-reliability; \
+	export MYCR_BINARY=$(CURDIR)/bin/mycr-reliability MYCR_FAULT_TRIALS=20 MYCR_SOAK_CYCLES=200 MYCR_SOAK_LEAVE_RUNNING=50 \
+		MYCR_CONC_CLIENTS=8 MYCR_CONC_OPS=100; \
+	tests='TestCriuKilledDuringDump|TestCriuStalledWatchdog|TestCriuStalledRestoreWatchdog|TestCheckpointNoSpaceRepeated'; \
+	tests+='|TestCheckpointExternalUnixSocket|TestCheckpointSocketStdio|TestMycrKilledDuringCheckpoint|TestMycrKilledDuringRestore'; \
+	tests+='|TestCheckpointInterruptedByKill|TestRestoreFailuresLeaveNothing|TestRestoreCorruptImages|TestInspectCorruptImages'; \
+	tests+='|TestHostileImagePaths|TestSoakCheckpointRestore|TestConcurrentClients'; \
+	start=$$(date +%s); \
+	$(GOTEST) -v -timeout 60m -run "^($$tests)\$$" ./integration/ 2>&1 | tee bin/reliability.log; status=$${PIPESTATUS[0]}; \
+	go run ./integration/reliabilityreport -log bin/reliability.log -doc docs/reliability.md \
+		-took "$$(( ($$(date +%s) - start + 30) / 60 )) min" || status=1; \
+	exit $$status
 
 # mycr vs runc, crun and bare CRIU, interleaved (~20 min); writes docs/benchmarks.md and
 # docs/bench/ (PNG plots, results.json). Smaller runs: make bench BENCHFLAGS='-runs 3 -sections cr'.
