@@ -16,6 +16,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -84,9 +85,14 @@ func main() {
 	flag.StringVar(&crunBin, "crun", "crun", "crun binary (skipped if missing)")
 	flag.StringVar(&criuBin, "criu", "/usr/local/sbin/criu", "criu binary used by all runtimes")
 	flag.StringVar(&b.Fault, "criu-fault", "130", `CRIU_FAULT for every CRIU run ("130": no hardware breakpoints, "none": unset)`)
+	from := flag.String("from", "", "write the report from this results.json instead of measuring (same -sections and sizes)")
 	flag.Parse()
 	b.MemSizes, b.MigSizes, b.ArcSizes = sizes(memSizes), sizes(migSizes), sizes(arcSizes)
-	if err := b.main(sections, mycrBin, runcBin, crunBin, criuBin); err != nil {
+	run := func() error { return b.main(sections, mycrBin, runcBin, crunBin, criuBin) }
+	if *from != "" {
+		run = func() error { return b.rerender(*from, sections) }
+	}
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "mycr-bench:", err)
 		os.Exit(1)
 	}
@@ -104,6 +110,30 @@ func sizes(list string) []int {
 	return out
 }
 
+// rerender rewrites benchmarks.md and the plots from a saved results.json.
+func (b *Bench) rerender(path, sections string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := startReaper(); err != nil { // gnuplot runs through Cmd
+		return err
+	}
+	b.res = newResults()
+	if err := json.Unmarshal(data, b.res); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return b.report(wanted(sections))
+}
+
+func wanted(sections string) map[string]bool {
+	want := map[string]bool{}
+	for _, s := range strings.Split(sections, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
+	return want
+}
+
 func (b *Bench) main(sections, mycrBin, runcBin, crunBin, criuBin string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run as root")
@@ -119,10 +149,7 @@ func (b *Bench) main(sections, mycrBin, runcBin, crunBin, criuBin string) error 
 		return err
 	}
 	defer b.cleanup()
-	want := map[string]bool{}
-	for _, s := range strings.Split(sections, ",") {
-		want[strings.TrimSpace(s)] = true
-	}
+	want := wanted(sections)
 	steps := []struct {
 		name string
 		fn   func() error

@@ -11,7 +11,7 @@ func (m *mdWriter) lifecycle() {
 	m.p("## 1. Lifecycle")
 	m.p("")
 	whos := []string{"mycr", "runc"}
-	if m.b.crun != nil {
+	if m.s("lifecycle", "run true", "crun") != nil {
 		whos = append(whos, "crun")
 	}
 	ops := []string{"run true", "create", "start", "delete", "create+start+delete"}
