@@ -38,7 +38,23 @@ type Meta struct {
 	// LazyPages: the memory was left on a page server (post-copy migration),
 	// so a restore needs userfaultfd (Needs).
 	LazyPages bool `json:"lazyPages,omitempty"`
+	// Netns says how the container's own network namespace was checkpointed
+	// (Netns* values); "" in images of earlier mycr, of runc, or of a container
+	// without its own netns: restore then does what CRIU's images say.
+	Netns string `json:"netns,omitempty"`
 }
+
+// How the network namespace went into the images (Meta.Netns).
+const (
+	// NetnsDumped: CRIU saved the netns (links, addresses, routes, rules, firewall).
+	NetnsDumped = "dumped"
+	// NetnsEmptyLoUp: the netns held only loopback, up, with the kernel's
+	// addresses and routes; CRIU skipped it (--empty-ns network) and a restore
+	// brings lo up in the new netns before CRIU restores sockets.
+	NetnsEmptyLoUp = "empty-lo-up"
+	// NetnsEmpty: the user asked for --empty-ns network; restored as CRIU does it.
+	NetnsEmpty = "empty"
+)
 
 // NewMeta fills in the host facts of a checkpoint taken now.
 func NewMeta(id, bundle string, criuVersion int) *Meta {

@@ -10,7 +10,8 @@ import (
 
 // TestRestoreTCP: the test program's listener and its one established loopback
 // connection (inside the container's own network namespace) survive checkpoint and
-// restore with --tcp-established; a checkpoint without the flag fails and leaves
+// restore with --tcp-established (through the netns fast path: loopback comes back
+// up); a checkpoint without the flag fails and leaves
 // the container running.
 func TestRestoreTCP(t *testing.T) {
 	requireCRIU(t)
@@ -38,6 +39,11 @@ func TestRestoreTCP(t *testing.T) {
 
 	img := filepath.Join(e.Dir, "image")
 	e.Checkpoint(id, img, "--tcp-established")
+	// Only lo, up, in its own netns: CRIU skips the netns (fast path) and the
+	// restore must bring lo up before the sockets on 127.0.0.1 come back.
+	if got := metaNetns(t, img); got != "empty-lo-up" {
+		t.Errorf("checkpoint metadata netns = %q, want \"empty-lo-up\"", got)
+	}
 	e.ExpectCheckpointedAway(id, pid)
 	last := lastReply(t, replies)
 
@@ -45,6 +51,7 @@ func TestRestoreTCP(t *testing.T) {
 	waitReplies(t, replies, last+10)
 	expectLogSequence(t, replies)
 	probe(t, e, id)
+	expectLoUp(t, e, id)
 }
 
 // probe connects to the listener from inside the container (exec).

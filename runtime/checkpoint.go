@@ -46,7 +46,8 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 		return err
 	}
 	meta := criu.NewMeta(id, Bundle(c), r.criuVersion())
-	meta.LeaveRunning, meta.TCPEstablished = o.LeaveRunning, o.TcpEstablished
+	meta.LeaveRunning, meta.TCPEstablished, meta.LazyPages = o.LeaveRunning, o.TcpEstablished, o.LazyPages
+	meta.Netns = chooseNetns(c, state.InitProcessPid, o) // netns.go
 	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -21,6 +22,8 @@ type CreateOpts struct {
 	SystemdCgroup bool
 	NoPivot       bool
 	NoNewKeyring  bool
+	// Hooks run once, before the spec's own, and are not saved with the container.
+	Hooks configs.Hooks
 }
 
 // LoadBundle reads and validates a bundle; "" means the current directory (as runc).
@@ -62,6 +65,7 @@ func (r *Root) Create(o CreateOpts) (*libcontainer.Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", o.Bundle, spec.ConfigName, err)
 	}
+	addOnceHooks(config, o.Hooks) // hooks.go
 	c, err := libcontainer.Create(r.Dir, o.ID, config)
 	if err != nil {
 		return nil, fmt.Errorf("create container %s: %w", o.ID, err)

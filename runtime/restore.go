@@ -72,6 +72,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := checkRestorable(o.Criu.ImagesDirectory, o.Create.Spec, r.criuVersion()); err != nil {
 		return -1, err
 	}
+	restoreNetns(&o) // netns.go
 	if err := replaceCreated(); err != nil {
 		return -1, fmt.Errorf("replace created container %s: %w", id, err)
 	}

@@ -1,0 +1,69 @@
+package runtime
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNetnsHoldsState changes a real netns step by step and checks that each
+// kind of state a fresh netns would lack is seen (and that a bare one passes).
+func TestNetnsHoldsState(t *testing.T) {
+	for _, tool := range []string{"unshare", "nsenter", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip(tool + " not installed")
+		}
+	}
+	holder := exec.Command("unshare", "-n", "sleep", "300")
+	if err := holder.Start(); err != nil {
+		t.Skip("cannot create a network namespace: ", err)
+	}
+	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	pid := holder.Process.Pid
+	time.Sleep(50 * time.Millisecond) // until unshare has exec'd sleep in the new netns
+	in := func(args ...string) {
+		t.Helper()
+		cmd := append([]string{"-t", strconv.Itoa(pid), "-n"}, args...)
+		if out, err := exec.Command("nsenter", cmd...).CombinedOutput(); err != nil {
+			t.Fatalf("nsenter %v: %v\n%s", cmd, err, out)
+		}
+	}
+	expect := func(step, wantWhy string) {
+		t.Helper()
+		why, err := netnsHoldsState(pid)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if wantWhy == "" && why != "" || wantWhy != "" && !strings.Contains(why, wantWhy) {
+			t.Errorf("%s: got %q, want %q", step, why, wantWhy)
+		}
+	}
+	expect("fresh netns, lo down", "lo is not as the kernel sets it up")
+	in("ip", "link", "set", "lo", "up")
+	expect("lo up", "")
+	in("ip", "addr", "add", "127.0.0.2/8", "dev", "lo")
+	expect("extra address", "127.0.0.2/8")
+	in("ip", "addr", "del", "127.0.0.2/8", "dev", "lo")
+	expect("extra address removed", "")
+	in("ip", "route", "add", "10.9.0.0/16", "dev", "lo")
+	expect("extra route", "10.9.0.0/16")
+	in("ip", "route", "del", "10.9.0.0/16", "dev", "lo")
+	in("ip", "rule", "add", "from", "10.1.0.0/16", "lookup", "100")
+	expect("extra rule", "rule")
+	in("ip", "rule", "del", "from", "10.1.0.0/16", "lookup", "100")
+	expect("rule removed", "")
+	in("ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+	expect("veth link", "link v")
+	in("ip", "link", "del", "v0")
+	if _, err := exec.LookPath("nft"); err == nil {
+		in("nft", "add", "table", "inet", "t")
+		expect("nftables table", "nftables")
+		in("nft", "delete", "table", "inet", "t")
+	}
+	if _, err := exec.LookPath("iptables-legacy"); err == nil {
+		in("iptables-legacy", "-L", "-n")
+		expect("iptables-legacy filter table", "filter")
+	}
+}
