@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/runc/libcontainer/configs"
 )
 
 // TestNetnsHoldsState changes a real netns step by step and checks that each
@@ -65,5 +67,34 @@ func TestNetnsHoldsState(t *testing.T) {
 	if _, err := exec.LookPath("iptables-legacy"); err == nil {
 		in("iptables-legacy", "-L", "-n")
 		expect("iptables-legacy filter table", "filter")
+	}
+}
+
+// TestConfigMayHoldNetState: config settings that may have put state into the
+// netns that netnsHoldsState cannot see keep the full netns dump.
+func TestConfigMayHoldNetState(t *testing.T) {
+	bare := func() *configs.Config {
+		return &configs.Config{
+			Networks:      []*configs.Network{{Type: "loopback"}},
+			Capabilities:  &configs.Capabilities{Bounding: []string{"CAP_KILL"}},
+			ReadonlyPaths: []string{"/proc/sys"},
+		}
+	}
+	if why := configMayHoldNetState(bare()); why != "" {
+		t.Fatalf("runc's default config: got %q, want nothing", why)
+	}
+	for name, change := range map[string]func(*configs.Config){
+		"veth network":  func(c *configs.Config) { c.Networks = append(c.Networks, &configs.Network{Type: "veth"}) },
+		"net sysctl":    func(c *configs.Config) { c.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"} },
+		"prestart hook": func(c *configs.Config) { c.Hooks = configs.Hooks{configs.Prestart: {loUpHook()}} },
+		"CAP_NET_ADMIN": func(c *configs.Config) { c.Capabilities.Bounding = append(c.Capabilities.Bounding, "CAP_NET_ADMIN") },
+		"all caps":      func(c *configs.Config) { c.Capabilities = nil },
+		"/proc/sys rw":  func(c *configs.Config) { c.ReadonlyPaths = nil },
+	} {
+		c := bare()
+		change(c)
+		if why := configMayHoldNetState(c); why == "" {
+			t.Errorf("%s: not seen", name)
+		}
 	}
 }
