@@ -309,7 +309,8 @@ func (e *Env) ExpectHealthy(c *Counter, before int) {
 }
 
 // reliabilityResult is one line of docs/reliability.md: what was injected how many
-// times and what came of it. Tests log it; scripts/reliability collects it.
+// times and what came of it. Tests log it; integration/reliabilityreport reads it
+// (its result type mirrors this one: the JSON is the contract).
 type reliabilityResult struct {
 	Test     string         `json:"test"`
 	Fault    string         `json:"fault"`
@@ -321,7 +322,7 @@ type reliabilityResult struct {
 	After  map[string]int `json:"after,omitempty"`
 }
 
-// reliabilityMarker starts the log line scripts/reliability looks for.
+// reliabilityMarker starts the log line integration/reliabilityreport looks for.
 const reliabilityMarker = "RELIABILITY "
 
 func logResult(t *testing.T, r reliabilityResult) {

@@ -68,7 +68,7 @@ func TestCriuStalledRestoreWatchdog(t *testing.T) {
 	span := restoreSpan(t, e, c, img)
 	outcomes := map[string]int{}
 	env := func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), "MYCR_CRIU_TIMEOUT="+stallTimeout) }
-	trials := max(faultTrials()/2, 1)
+	trials := faultTrials()
 	for _, fp := range faultSchedule(rnd, restorePhases, trials, span) {
 		os.Remove(filepath.Join(img, "restore.log")) // awaitFault must see this run's log
 		p := e.startWith(env, "restore", "-d", "--bundle", c.Bundle, "--image-path", img, c.ID)
