@@ -145,6 +145,9 @@ func onlyDefaultRules(h *netlink.Handle) (string, error) {
 // nftTables: any nftables table (iptables-nft makes them too) in the netns.
 func nftTables(ns netns.NsHandle) (string, error) {
 	s, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_NETFILTER)
+	if errors.Is(err, unix.EPROTONOSUPPORT) {
+		return "", nil // no nfnetlink in this kernel: no nftables either
+	}
 	if err != nil {
 		return "", err
 	}
