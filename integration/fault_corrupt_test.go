@@ -114,8 +114,7 @@ func TestRestoreCorruptImages(t *testing.T) {
 		}
 		// The intact image still restores, under a fresh ID.
 		id := dst.ID("good")
-		dst.RestoreDetached(id, c.Bundle, img)
-		WaitCounterAbove(t, c.Count, last, 10*time.Second)
+		restoredCounts(t, c, last, func() { dst.RestoreDetached(id, c.Bundle, img) })
 		dst.MustRun("delete", "--force", id)
 		dst.ExpectNothingLeft(id, "restore of the intact image, then delete")
 	}

@@ -20,6 +20,7 @@ func TestRestoreFailuresLeaveNothing(t *testing.T) {
 	img := filepath.Join(src.Dir, "img")
 	src.Checkpoint(c.ID, img)
 	src.ExpectCheckpointedAway(c.ID, c.Pid)
+	atDump := MustCounter(t, c.Count)
 	core := imageFile(t, img, "core-1.img")
 	good, err := os.ReadFile(core)
 	if err != nil {
@@ -33,9 +34,7 @@ func TestRestoreFailuresLeaveNothing(t *testing.T) {
 	// retry restores img as id (it must now work), checks it counts on, deletes it.
 	retry := func(e *Env, id, what string, flags ...string) {
 		t.Helper()
-		last := MustCounter(t, c.Count)
-		e.RestoreDetached(id, c.Bundle, img, flags...)
-		WaitCounterAbove(t, c.Count, last, 10*time.Second)
+		restoredCounts(t, c, atDump, func() { e.RestoreDetached(id, c.Bundle, img, flags...) })
 		e.MustRun("delete", "--force", id)
 		if e == taken { // busy's state stays there
 			e.ExpectGone(id)
@@ -89,4 +88,16 @@ func TestRestoreFailuresLeaveNothing(t *testing.T) {
 	logResult(t, reliabilityResult{Fault: "failed restores: missing bind-mount source, busy ID, truncated core image",
 		Trials: 3 * faultTrials(), Outcomes: outcomes, Before: before, After: after,
 		Note: fmt.Sprintf("each cause %d times, each followed by a successful retry", faultTrials())})
+}
+
+// restoredCounts runs restore (of an image taken when c's counter stood at
+// atDump) and waits for the restored counter to count on from there. The file
+// is zeroed first: earlier restores of the same image counted past atDump.
+func restoredCounts(t *testing.T, c *Counter, atDump int, restore func()) {
+	t.Helper()
+	if err := os.WriteFile(c.Count, []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	WaitCounterAbove(t, c.Count, atDump, 10*time.Second)
 }
