@@ -272,6 +272,8 @@ func (b *Bench) setup(mycrBin, runcBin, crunBin, criuBin string) error {
 	b.res.Settings["runs"] = fmt.Sprint(b.Runs)
 	b.res.Settings["mem_runs"] = fmt.Sprintf("%d (sizes ≤ 1 GiB), %d (larger)", b.MemRuns, b.BigRuns)
 	b.res.Settings["jvm_runs"] = fmt.Sprint(b.JVMRuns)
+	b.res.Settings["mem_runc_max"] = fmt.Sprint(b.MemRuncMax)
+	b.res.Settings["migrate_runs"] = fmt.Sprint(b.MigRuns)
 
 	if b.tr, err = startTracer(); err != nil {
 		logf("process events connector unavailable (%v): no breakdown", err)

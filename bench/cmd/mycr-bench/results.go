@@ -39,22 +39,26 @@ func newResults() *Results {
 		Facts: map[string]string{}, Skipped: map[string]string{}, Sections: map[string]float64{}}
 }
 
+// get returns the series, creating it on first use.
 func (r *Results) get(group, op, who string, size int, fs string) *Series {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range r.Series {
-		if s.Group == group && s.Op == op && s.Who == who && s.SizeMiB == size && s.FS == fs {
-			return s
-		}
+	if s := r.lookup(group, op, who, size, fs); s != nil {
+		return s
 	}
 	s := &Series{Group: group, Op: op, Who: who, SizeMiB: size, FS: fs}
 	r.Series = append(r.Series, s)
 	return s
 }
 
+// find returns the series or nil.
 func (r *Results) find(group, op, who string, size int, fs string) *Series {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.lookup(group, op, who, size, fs)
+}
+
+func (r *Results) lookup(group, op, who string, size int, fs string) *Series {
 	for _, s := range r.Series {
 		if s.Group == group && s.Op == op && s.Who == who && s.SizeMiB == size && s.FS == fs {
 			return s
