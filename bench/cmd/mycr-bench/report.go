@@ -52,7 +52,7 @@ func (m *mdWriter) render(want map[string]bool) string {
 	m.p("and finding below comes from that one run. Do not edit by hand: rerun `make bench`. Raw samples:")
 	m.p("[bench/results.json](bench/results.json).")
 	m.p("")
-	m.p("Absolute times on this shared 2-core VM are noisy; the runtimes were measured in the same run,")
+	m.p("Absolute times on this shared 2-core VM (other jobs ran tests on it during the run) are noisy; the runtimes were measured in the same run,")
 	m.p("interleaved (each round runs every runtime once, and the round's first runtime rotates), so")
 	m.p("**compare the ratios**. Cells read `median (min–max)` in milliseconds.")
 	m.p("")
