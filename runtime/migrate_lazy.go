@@ -112,9 +112,7 @@ func (m *migration) lazy() error {
 	if err != nil {
 		return m.abortLazy(dumpDone, nil, nil, fmt.Errorf("connect to the page server: %w", err))
 	}
-	n, err := copyImages(m.srcDir, m.dstDir)
-	m.rep.ImageBytes = n
-	if err != nil {
+	if err := m.transfer(); err != nil {
 		return m.abortLazy(dumpDone, relay, nil, fmt.Errorf("copy the images to the target: %w", err))
 	}
 	if err := m.canceled(); err != nil {

@@ -32,8 +32,7 @@ func (m *migration) stopAndCopy() error {
 	if err := m.removeSource(); err != nil {
 		logrus.Warn(err)
 	}
-	n, err := copyImages(m.srcDir, m.dstDir)
-	m.rep.ImageBytes = n
+	err := m.transfer()
 	if err == nil {
 		err = m.canceled()
 	}
