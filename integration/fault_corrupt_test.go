@@ -87,7 +87,7 @@ func TestRestoreCorruptImages(t *testing.T) {
 	img := filepath.Join(src.Dir, "img")
 	src.Checkpoint(c.ID, img)
 	src.ExpectCheckpointedAway(c.ID, c.Pid)
-	last := MustCounter(t, c.Count)
+	last := counterAtDump(t, c.Count)
 	rnd := newRand(t)
 	before := ownLeaks(dst)
 	outcomes := map[string]int{}

@@ -83,7 +83,7 @@ func TestMycrKilledDuringRestore(t *testing.T) {
 	img := filepath.Join(e.Dir, "img")
 	e.Checkpoint(c.ID, img)
 	e.ExpectCheckpointedAway(c.ID, c.Pid)
-	last := MustCounter(t, c.Count)
+	last := counterAtDump(t, c.Count)
 	rootfsFiles := countFiles(filepath.Join(c.Bundle, "rootfs"))
 	rnd := newRand(t)
 	span := restoreSpan(t, e, c, img)

@@ -20,7 +20,7 @@ func TestRestoreFailuresLeaveNothing(t *testing.T) {
 	img := filepath.Join(src.Dir, "img")
 	src.Checkpoint(c.ID, img)
 	src.ExpectCheckpointedAway(c.ID, c.Pid)
-	atDump := MustCounter(t, c.Count)
+	atDump := counterAtDump(t, c.Count)
 	core := imageFile(t, img, "core-1.img")
 	good, err := os.ReadFile(core)
 	if err != nil {

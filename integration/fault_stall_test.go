@@ -63,7 +63,7 @@ func TestCriuStalledRestoreWatchdog(t *testing.T) {
 	c := e.StartCounter("rstall")
 	img := filepath.Join(e.Dir, "img")
 	e.Checkpoint(c.ID, img)
-	last := MustCounter(t, c.Count)
+	last := counterAtDump(t, c.Count)
 	rnd := newRand(t)
 	span := restoreSpan(t, e, c, img)
 	outcomes := map[string]int{}
