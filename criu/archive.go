@@ -3,14 +3,16 @@ package criu
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	kgzip "github.com/klauspost/compress/gzip"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -30,7 +32,8 @@ const (
 	defaultMaxArchived = 256 << 30 // refuse members claiming more than this
 )
 
-// Compression of an archive.
+// Compression of an archive: an algorithm, optionally with a level
+// ("zstd:19", "gzip:1"); the plain names use each one's default level.
 type Compression string
 
 const (
@@ -41,13 +44,31 @@ const (
 
 // ParseCompression checks a --compress value.
 func ParseCompression(s string) (Compression, error) {
-	switch c := Compression(s); c {
-	case Zstd, Gzip, None:
-		return c, nil
-	case "":
+	if s == "" {
 		return Zstd, nil
 	}
-	return "", fmt.Errorf("unknown compression %q: use zstd, gzip or none", s)
+	algo, lvl, hasLevel := strings.Cut(s, ":")
+	maxLevel := map[Compression]int{Zstd: 22, Gzip: 9}[Compression(algo)]
+	switch {
+	case Compression(algo) != Zstd && Compression(algo) != Gzip && Compression(algo) != None:
+		return "", fmt.Errorf("unknown compression %q: use zstd, gzip or none, optionally with a level (zstd:1..22, gzip:1..9)", s)
+	case !hasLevel:
+		return Compression(algo), nil
+	case maxLevel == 0:
+		return "", fmt.Errorf("compression %q: %s takes no level", s, algo)
+	}
+	n, err := strconv.Atoi(lvl)
+	if err != nil || n < 1 || n > maxLevel {
+		return "", fmt.Errorf("compression %q: the %s level must be 1..%d", s, algo, maxLevel)
+	}
+	return Compression(fmt.Sprintf("%s:%d", algo, n)), nil
+}
+
+// split returns the algorithm and the level (0: its default).
+func (c Compression) split() (Compression, int) {
+	algo, lvl, _ := strings.Cut(string(c), ":")
+	n, _ := strconv.Atoi(lvl)
+	return Compression(algo), n
 }
 
 // ConfigDump is the config.dump member (checkpointctl's ContainerConfig fields).
@@ -110,13 +131,22 @@ func ArchiveKey() ([]byte, error) {
 	return key, nil
 }
 
-// compressor wraps w in the chosen compression.
+// compressor wraps w in the chosen compression, compressing on every core.
+// zstd's levels map to klauspost's four speeds (1, 2-5, 6-9, 10-22).
 func compressor(w io.Writer, c Compression) (io.WriteCloser, error) {
-	switch c {
+	algo, lvl := c.split()
+	switch algo {
 	case Zstd:
-		return zstd.NewWriter(w)
+		level := zstd.SpeedDefault
+		if lvl != 0 {
+			level = zstd.EncoderLevelFromZstd(lvl)
+		}
+		return parallelZstd(w, level)
 	case Gzip:
-		return gzip.NewWriter(w), nil
+		if lvl == 0 {
+			lvl = kgzip.DefaultCompression
+		}
+		return parallelGzip(w, lvl)
 	}
 	return nopWriteCloser{w}, nil
 }
@@ -137,7 +167,7 @@ func decompressor(r io.Reader) (io.Reader, func(), error) {
 		}
 		return d, d.Close, nil
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		g, err := gzip.NewReader(br)
+		g, err := kgzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("archive: %w", err)
 		}

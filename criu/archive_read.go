@@ -3,8 +3,6 @@ package criu
 import (
 	"archive/tar"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,8 +165,7 @@ func extractFile(r io.Reader, dir, name string, size int64) (ManifestMember, err
 	if err != nil {
 		return ManifestMember{}, fmt.Errorf("extract %s: %w", name, err)
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size))
+	n, sum, err := copyHashed(f, io.LimitReader(r, size))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -178,7 +175,7 @@ func extractFile(r io.Reader, dir, name string, size int64) (ManifestMember, err
 	if n != size {
 		return ManifestMember{}, fmt.Errorf("archive member %s is truncated (%d of %d bytes)", name, n, size)
 	}
-	return ManifestMember{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return ManifestMember{Name: name, Size: n, SHA256: sum}, nil
 }
 
 // verify compares what was extracted with the manifest, member by member.

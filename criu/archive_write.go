@@ -2,8 +2,6 @@ package criu
 
 import (
 	"archive/tar"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,13 +95,12 @@ func writeMember(tw *tar.Writer, f ArchiveFile) (ManifestMember, error) {
 	if err := tw.WriteHeader(hdr); err != nil {
 		return ManifestMember{}, err
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tw, h), src)
+	n, sum, err := copyHashed(tw, src)
 	if err != nil {
 		return ManifestMember{}, err
 	}
 	if n != st.Size() {
 		return ManifestMember{}, fmt.Errorf("file changed size while archiving (%d != %d bytes)", n, st.Size())
 	}
-	return ManifestMember{Name: f.Name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return ManifestMember{Name: f.Name, Size: n, SHA256: sum}, nil
 }

@@ -25,7 +25,7 @@ var checkpointCommand = &cli.Command{
 		&cli.IntFlag{Name: "status-fd", Value: -1, Usage: "fd to write \\0 to when the lazy-pages server is ready"},
 		&cli.BoolFlag{Name: "pre-dump", Usage: "dump memory only (needs soft-dirty tracking, absent on this kernel)"},
 		&cli.StringFlag{Name: "export", Usage: "also write one portable archive to FILE (- for stdout)"},
-		&cli.StringFlag{Name: "compress", Value: "zstd", Usage: "archive compression: zstd, gzip or none"},
+		&cli.StringFlag{Name: "compress", Value: "zstd", Usage: "archive compression: zstd, gzip or none; zstd:1..22 or gzip:1..9 sets the level (zstd:1 is the fastest)"},
 		&cli.BoolFlag{Name: "all", Usage: "checkpoint every running container of the root, each to --image-root/<id>"},
 		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory that receives one image dir per container"},
 		archiveKeyFlag,
