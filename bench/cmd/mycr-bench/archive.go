@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // archiveVariants: a plain checkpoint to a directory, then the same with
-// --export to one archive per compression (mycr has no compression levels).
-var archiveVariants = []string{"directory", "none", "gzip", "zstd"}
+// --export to one archive per compression and zstd level (1 fastest, 3 default, 7, 19).
+var archiveVariants = []string{"directory", "none", "gzip", "zstd:1", "zstd", "zstd:7", "zstd:19"}
 
 // archive: checkpoint --export FILE --compress C and restore --import FILE of a
 // memhog container whose pages are ArcFill % random, next to the plain
@@ -37,7 +38,7 @@ func (b *Bench) archive() error {
 
 func (b *Bench) archiveOnce(size int, variant, bundle string, i int) error {
 	r := b.mycr
-	id := r.id(fmt.Sprintf("arc%d%s%d", size, variant[:2], i))
+	id := r.id(fmt.Sprintf("arc%d%s%d", size, strings.ReplaceAll(variant, ":", ""), i))
 	pid, err := b.startMemhog(r, bundle, id)
 	if err != nil {
 		return err
@@ -93,12 +94,11 @@ func (b *Bench) archiveOnce(size int, variant, bundle string, i int) error {
 func (m *mdWriter) archive() {
 	m.p("## 6. Archive export/import")
 	m.p("")
-	m.p("`mycr checkpoint --export FILE --compress none|gzip|zstd` and `mycr restore --import FILE` of a container")
+	m.p("`mycr checkpoint --export FILE --compress none|gzip|zstd[:LEVEL]` and `mycr restore --import FILE` of a container")
 	m.p("running memhog with N MiB touched, %s %% of every page pseudo-random and the rest zeros (so the images", m.res.Settings["archive_fill"])
 	m.p("compress about 2:1, like typical process memory), next to the plain checkpoint/restore through an image")
-	m.p("directory (*directory*), variants alternating. Everything on disk. mycr offers no compression levels")
-	m.p("(`--compress` takes zstd, gzip or none; zstd runs at its default level), so there is one row per")
-	m.p("compression. *Extra* is the median time over the plain directory's; the throughput is the raw image")
+	m.p("directory (*directory*), variants alternating. Everything on disk. One row per compression and zstd")
+	m.p("level (`zstd` = its default level 3). *Extra* is the median time over the plain directory's; the throughput is the raw image")
 	m.p("size divided by that extra time (how fast mycr packs or unpacks).")
 	m.p("")
 	m.p("| MiB | variant | checkpoint (+ export) | restore (+ import) | size | size / raw | export extra | import extra | export MiB/s | import MiB/s |")

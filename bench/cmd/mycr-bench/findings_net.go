@@ -66,7 +66,7 @@ func (m *mdWriter) moreFindings(add func(string, ...any)) {
 		raw := m.res.find("archive", "image", "directory", size, "").medBytes() / (1 << 20)
 		rate := func(s *Series) string { return fmt.Sprintf("%.0f MiB/s", raw/((s.med()-d.med())/1000)) }
 		add("**Archive export at %d MiB: gzip packs at %s, zstd at %s, and even an uncompressed archive only at %s** (dd writes the same disk at several GiB/s): "+
-			"the export is a second pass over the images after the dump; gzip (Go's single-threaded compress/gzip) makes `--compress gzip` %.1f× slower than a plain checkpoint for the same 2:1 size as zstd.",
+			"the export is a second pass over the images after the dump; `--compress gzip` is %.1f× slower than a plain checkpoint for the same 2:1 size as zstd.",
 			size, rate(g), rate(z), rate(n), g.med()/d.med())
 	}
 }
