@@ -46,6 +46,19 @@ func archiveFixture(t testing.TB, size int) []ArchiveFile {
 	return files
 }
 
+// writeArchiveFile writes files as an archive at path.
+func writeArchiveFile(t testing.TB, path string, c Compression, files []ArchiveFile) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := WriteArchive(f, c, files, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestArchiveRoundTrip: every compression and level gives back the same bytes,
 // and a flipped byte in a member is caught by its checksum.
 func TestArchiveRoundTrip(t *testing.T) {
@@ -109,14 +122,7 @@ func TestArchiveReadByTar(t *testing.T) {
 			continue
 		}
 		arch := filepath.Join(t.TempDir(), "a.tar")
-		f, err := os.Create(arch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := WriteArchive(f, c, files, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		writeArchiveFile(t, arch, c, files)
 		dir := t.TempDir()
 		if out, err := exec.Command("tar", "-x", flag, "-f", arch, "-C", dir).CombinedOutput(); err != nil {
 			t.Fatalf("tar %s: %v: %s", flag, err, out)
@@ -141,14 +147,7 @@ func BenchmarkWriteArchive(b *testing.B) {
 			out := filepath.Join(b.TempDir(), "a.tar")
 			b.SetBytes(256 << 20)
 			for i := 0; i < b.N; i++ {
-				f, err := os.Create(out)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := WriteArchive(f, comp, files, nil, nil); err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
+				writeArchiveFile(b, out, comp, files)
 			}
 			if st, err := os.Stat(out); err == nil {
 				b.ReportMetric(float64(st.Size())/(256<<20), "size/raw")
@@ -164,14 +163,7 @@ func BenchmarkExtract(b *testing.B) {
 		b.Run(c, func(b *testing.B) {
 			comp, _ := ParseCompression(c)
 			arch := filepath.Join(b.TempDir(), "a.tar")
-			f, err := os.Create(arch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := WriteArchive(f, comp, files, nil, nil); err != nil {
-				b.Fatal(err)
-			}
-			f.Close()
+			writeArchiveFile(b, arch, comp, files)
 			b.SetBytes(256 << 20)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
