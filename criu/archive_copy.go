@@ -27,14 +27,14 @@ func copyHashed(dst io.Writer, src io.Reader) (int64, string, error) {
 		defer close(hashed)
 		for b := range todo {
 			h.Write(b)
-			free <- b[:cap(b)] // reused only after the writer is done with it, too: see below
+			free <- b[:cap(b)]
 		}
 	}()
 	var n int64
 	var err error
 	for {
-		// A buffer comes back only once hashed; the writer finished with it
-		// before it read the next chunk, so it is free for both.
+		// A buffer is back in free once hashed, and the write of it returned
+		// before this loop takes the next one: no chunk is overwritten in use.
 		buf := <-free
 		k, rerr := io.ReadFull(src, buf)
 		if k > 0 {
