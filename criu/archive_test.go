@@ -2,6 +2,9 @@ package criu
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -180,3 +183,34 @@ func BenchmarkExtract(b *testing.B) {
 		})
 	}
 }
+
+// TestCopyHashed: sizes around the chunk size hash like crypto/sha256, and a
+// failing writer's error comes back.
+func TestCopyHashed(t *testing.T) {
+	for _, size := range []int{0, 1, copyChunk - 1, copyChunk, 3*copyChunk + 5} {
+		data := bytes.Repeat([]byte{7, 1, 9}, size/3+1)[:size]
+		var out bytes.Buffer
+		n, sum, err := copyHashed(&out, bytes.NewReader(data))
+		want := sha256.Sum256(data)
+		if err != nil || n != int64(size) || sum != hex.EncodeToString(want[:]) || !bytes.Equal(out.Bytes(), data) {
+			t.Errorf("size %d: n %d, err %v, sum ok %v, copy ok %v", size, n, err, sum == hex.EncodeToString(want[:]), bytes.Equal(out.Bytes(), data))
+		}
+	}
+	if _, _, err := copyHashed(failingWriter{}, bytes.NewReader(make([]byte, 3*copyChunk))); err == nil {
+		t.Error("a failing writer went unnoticed")
+	}
+}
+
+// TestWriteArchiveFailingWriter: a full disk under a parallel compressor fails the export.
+func TestWriteArchiveFailingWriter(t *testing.T) {
+	files := archiveFixture(t, 9<<20)
+	for _, c := range []Compression{None, Zstd, Gzip} {
+		if err := WriteArchive(failingWriter{}, c, files, nil, nil); err == nil {
+			t.Errorf("%s: a failing writer went unnoticed", c)
+		}
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
