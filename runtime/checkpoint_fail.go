@@ -2,6 +2,10 @@ package runtime
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 
@@ -15,7 +19,13 @@ import (
 // syscall and parasite injection), which they do not survive.
 func checkpointFailed(c *libcontainer.Container, id string, was libcontainer.Status, imageDir string, err error, logPath string) error {
 	err = criu.Explain(err, logPath)
-	if now, serr := c.Status(); serr != nil || now != libcontainer.Stopped {
+	now, serr := c.Status()
+	if serr == nil && now != libcontainer.Stopped && criuEndedAbruptly(logPath) {
+		// Processes a killed CRIU left with injected code die on its trap once
+		// thawed: give them the moment that takes before saying they run.
+		now, serr = waitStopped(c, time.Second)
+	}
+	if serr != nil || now != libcontainer.Stopped {
 		return fmt.Errorf("checkpoint of %s failed, the container is still %s: %w", id, was, err)
 	}
 	if imagesComplete(imageDir) {
@@ -25,4 +35,32 @@ func checkpointFailed(c *libcontainer.Container, id string, was libcontainer.Sta
 	return fmt.Errorf("checkpoint of %s failed and the container's processes died: CRIU stopped (killed?) while its code was "+
 		"injected in them, which they cannot survive (the kernel log says \"trap int3\"); the images in %s are incomplete, "+
 		"so the container cannot be restored; `mycr delete %s` removes it: %w", id, imageDir, id, err)
+}
+
+// criuEndedAbruptly tells whether CRIU's dump log lacks its verdict: CRIU was
+// killed (by the watchdog or anyone) instead of failing by itself, which it
+// does only after taking its code out of the processes.
+func criuEndedAbruptly(logPath string) bool {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > 64<<10 {
+		_, _ = f.Seek(-64<<10, io.SeekEnd)
+	}
+	b, _ := io.ReadAll(f)
+	return !strings.Contains(string(b), "Dumping FAILED") && !strings.Contains(string(b), "Dumping finished successfully")
+}
+
+// waitStopped polls c's status until it is stopped or limit passed.
+func waitStopped(c *libcontainer.Container, limit time.Duration) (libcontainer.Status, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		now, err := c.Status()
+		if err != nil || now == libcontainer.Stopped || time.Now().After(deadline) {
+			return now, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
