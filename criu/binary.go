@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -78,10 +77,10 @@ func BinaryVersion(bin string) (int, error) {
 
 // versionRe matches the "Version: X.Y[.Z]" line of `criu --version`
 // (suffixes such as "-rc2" or "-dirty" are ignored).
-var versionRe = regexp.MustCompile(`(?m)^Version:\s*(\d+)\.(\d+)(?:\.(\d+))?`)
+var versionRe = lazyRegexp(`(?m)^Version:\s*(\d+)\.(\d+)(?:\.(\d+))?`)
 
 func parseVersion(out []byte) (int, error) {
-	m := versionRe.FindSubmatch(out)
+	m := versionRe().FindSubmatch(out)
 	if m == nil {
 		return 0, fmt.Errorf("no Version: line in %q", out)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // maxErrorLines is how many CRIU "Error" lines Explain quotes.
@@ -19,51 +20,55 @@ type hint struct {
 	text string
 }
 
-var hints = []hint{
-	{regexp.MustCompile(`tty: Found slave peer|is not a session leader|A session leader of .* is outside of its pid namespace`),
-		"the process uses a terminal (tty) or session outside the checkpoint: checkpoint and restore with --shell-job, or run it without a terminal"},
-	// "found in image" is the restore-side text (from the criu binary, not provoked).
-	{regexp.MustCompile(`External socket is used|External socket found in image`),
-		"a unix socket is connected to a process outside the checkpoint: checkpoint with --ext-unix-sk (the peer must exist again at restore)"},
-	// Provoked by integration/fault_extunix_test.go: stdout a host socketpair end
-	// ("not found"), a socket connected to a host socket ("without peer").
-	{regexp.MustCompile(`unix: Unix socket \d+ (not found|without peer)`),
-		"a process holds a unix socket CRIU cannot see from the container's network namespace (e.g. stdio handed over as a socket by the host): CRIU cannot dump it, even with --ext-unix-sk; give the container pipes or files instead"},
-	{regexp.MustCompile(`Can't dump half of stream unix connection`),
-		"a stream unix socket's peer is outside the checkpoint, which CRIU cannot save even with --ext-unix-sk: put both ends in the container or close the connection"},
-	{regexp.MustCompile(`Connected TCP socket`),
-		"an established TCP connection: checkpoint and restore with --tcp-established"},
-	{regexp.MustCompile(`No space left on device`),
-		"a filesystem is full (usually the image directory): free space or use another --image-path, then retry"},
-	{regexp.MustCompile(`Can't fork for \d+: File exists`),
-		"a process with a checkpointed PID still exists (the original, or a previous restore not yet reaped): stop and delete it, wait until it is gone, and retry"},
-	{regexp.MustCompile(`Tracking memory is not available|Dirty tracking is OFF|BUG at criu/mem\.c`),
-		"this kernel has no soft-dirty memory tracking, so pre-dump and --track-mem cannot work: do a plain checkpoint"},
-	// Go >= 1.24 listens with MPTCP by default; seen with the integration tests' Go program.
-	{regexp.MustCompile(`Unsupported proto 262`),
-		"a socket uses MPTCP (Go >= 1.24 programs do by default), which CRIU cannot dump: run the program with GODEBUG=multipathtcp=0"},
-	{regexp.MustCompile(`mnt: Can't create a temporary directory: Read-only file system`),
-		"CRIU cannot restore into a read-only root filesystem: set root.readonly to false in config.json for containers you checkpoint"},
-	{regexp.MustCompile(`CRIU_FAULT out of bounds`),
-		"CRIU rejects the CRIU_FAULT in the environment: unset it, or use 130 (no hardware breakpoints)"},
-	// Texts of libcontainer's version checks and of CRIU's missing-feature
-	// errors (from the sources and the criu binary; not provoked: CRIU and the
-	// kernel here are new enough). Warnings alike are not fatal: Error lines only.
-	{regexp.MustCompile(`CRIU version \d+ must be|criu lacks support|criu is missing features|Unknown feature|` +
-		`^Error \(.*(doesn't support|(is|are) not supported|isn't supported)`),
-		"CRIU or the kernel lacks a needed feature: run `mycr check`, and install CRIU >= 4.2 with `make deps`"},
-}
+// The patterns compile on first use: every mycr process (and the container's
+// `mycr init`) would otherwise pay for them at start-up.
+var hints = sync.OnceValue(func() []hint {
+	return []hint{
+		{regexp.MustCompile(`tty: Found slave peer|is not a session leader|A session leader of .* is outside of its pid namespace`),
+			"the process uses a terminal (tty) or session outside the checkpoint: checkpoint and restore with --shell-job, or run it without a terminal"},
+		// "found in image" is the restore-side text (from the criu binary, not provoked).
+		{regexp.MustCompile(`External socket is used|External socket found in image`),
+			"a unix socket is connected to a process outside the checkpoint: checkpoint with --ext-unix-sk (the peer must exist again at restore)"},
+		// Provoked by integration/fault_extunix_test.go: stdout a host socketpair end
+		// ("not found"), a socket connected to a host socket ("without peer").
+		{regexp.MustCompile(`unix: Unix socket \d+ (not found|without peer)`),
+			"a process holds a unix socket CRIU cannot see from the container's network namespace (e.g. stdio handed over as a socket by the host): CRIU cannot dump it, even with --ext-unix-sk; give the container pipes or files instead"},
+		{regexp.MustCompile(`Can't dump half of stream unix connection`),
+			"a stream unix socket's peer is outside the checkpoint, which CRIU cannot save even with --ext-unix-sk: put both ends in the container or close the connection"},
+		{regexp.MustCompile(`Connected TCP socket`),
+			"an established TCP connection: checkpoint and restore with --tcp-established"},
+		{regexp.MustCompile(`No space left on device`),
+			"a filesystem is full (usually the image directory): free space or use another --image-path, then retry"},
+		{regexp.MustCompile(`Can't fork for \d+: File exists`),
+			"a process with a checkpointed PID still exists (the original, or a previous restore not yet reaped): stop and delete it, wait until it is gone, and retry"},
+		{regexp.MustCompile(`Tracking memory is not available|Dirty tracking is OFF|BUG at criu/mem\.c`),
+			"this kernel has no soft-dirty memory tracking, so pre-dump and --track-mem cannot work: do a plain checkpoint"},
+		// Go >= 1.24 listens with MPTCP by default; seen with the integration tests' Go program.
+		{regexp.MustCompile(`Unsupported proto 262`),
+			"a socket uses MPTCP (Go >= 1.24 programs do by default), which CRIU cannot dump: run the program with GODEBUG=multipathtcp=0"},
+		{regexp.MustCompile(`mnt: Can't create a temporary directory: Read-only file system`),
+			"CRIU cannot restore into a read-only root filesystem: set root.readonly to false in config.json for containers you checkpoint"},
+		{regexp.MustCompile(`CRIU_FAULT out of bounds`),
+			"CRIU rejects the CRIU_FAULT in the environment: unset it, or use 130 (no hardware breakpoints)"},
+		// Texts of libcontainer's version checks and of CRIU's missing-feature
+		// errors (from the sources and the criu binary; not provoked: CRIU and the
+		// kernel here are new enough). Warnings alike are not fatal: Error lines only.
+		{regexp.MustCompile(`CRIU version \d+ must be|criu lacks support|criu is missing features|Unknown feature|` +
+			`^Error \(.*(doesn't support|(is|are) not supported|isn't supported)`),
+			"CRIU or the kernel lacks a needed feature: run `mycr check`, and install CRIU >= 4.2 with `make deps`"},
+	}
+})
 
 // benign CRIU errors that also appear in successful runs and would only hide
 // the real cause (CRIU cannot raise its fd limit above nr_open; harmless).
-var benign = regexp.MustCompile(`Can't setup RLIMIT_NOFILE`)
+var benign = lazyRegexp(`Can't setup RLIMIT_NOFILE`)
 
 // tsPrefix is CRIU's "(00.041452) " line prefix; msgPrefix also drops the
 // "pie: 123: " of lines the parasite or restorer blob wrote (restore errors
 // often come from there).
 var (
-	tsPrefix  = regexp.MustCompile(`^\(\s*\d+\.\d+\)\s*`)
-	msgPrefix = regexp.MustCompile(`^(\(\s*\d+\.\d+\)\s*)?(pie: \d+: )?`)
+	tsPrefix  = lazyRegexp(`^\(\s*\d+\.\d+\)\s*`)
+	msgPrefix = lazyRegexp(`^(\(\s*\d+\.\d+\)\s*)?(pie: \d+: )?`)
 )
 
 // ExplainedError is a failed CRIU run with what its log says about it.
@@ -110,7 +115,7 @@ func Explain(err error, logPath string) error {
 		}
 	}
 	match := func(l string) {
-		for _, h := range hints {
+		for _, h := range hints() {
 			if h.re.MatchString(l) {
 				addHint(h.text)
 			}
@@ -120,8 +125,8 @@ func Explain(err error, logPath string) error {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		l := msgPrefix.ReplaceAllString(sc.Text(), "")
-		if strings.HasPrefix(l, "Error (") && !benign.MatchString(l) && len(e.Errors) < maxErrorLines {
+		l := msgPrefix().ReplaceAllString(sc.Text(), "")
+		if strings.HasPrefix(l, "Error (") && !benign().MatchString(l) && len(e.Errors) < maxErrorLines {
 			e.Errors = append(e.Errors, l)
 		}
 		if strings.HasPrefix(l, "Error") || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
@@ -162,7 +167,7 @@ func StalledAtBreakpoint(logPath string) bool {
 func criuTail(logPath string, n int) []string {
 	var out []string
 	for _, l := range tailLines(logPath) {
-		l = tsPrefix.ReplaceAllString(l, "")
+		l = tsPrefix().ReplaceAllString(l, "")
 		if l != "" && !strings.HasPrefix(l, "pie:") {
 			out = append(out, l)
 		}
@@ -197,4 +202,9 @@ func lastLogLine(logPath string) string {
 		}
 	}
 	return ""
+}
+
+// lazyRegexp compiles expr on first use (see hints).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

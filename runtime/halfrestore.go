@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -253,8 +254,11 @@ func (r *Root) undoRestore(id string, c *libcontainer.Container, cgroups map[str
 
 // yardRe finds the cgroup yard in a CRIU restore log: a tmpfs with the cgroup
 // hierarchies mounted in it, made in CRIU's work dir (the log's dir) and
-// unmounted by CRIU at the end, unless CRIU is killed.
-var yardRe = regexp.MustCompile(`Opening (\.criu\.cgyard\.[A-Za-z0-9]{6}) as cg yard`)
+// unmounted by CRIU at the end, unless CRIU is killed. Compiled on first use,
+// not at every mycr start-up.
+var yardRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`Opening (\.criu\.cgyard\.[A-Za-z0-9]{6}) as cg yard`)
+})
 
 // unmountYard unmounts and removes the cgroup yard of the CRIU run logged at logPath.
 func unmountYard(logPath string) {
@@ -268,7 +272,7 @@ func unmountYard(logPath string) {
 	defer f.Close()
 	head := make([]byte, 1<<20) // the yard is prepared early
 	n, _ := io.ReadFull(f, head)
-	m := yardRe.FindSubmatch(head[:n])
+	m := yardRe().FindSubmatch(head[:n])
 	if m == nil {
 		return
 	}
