@@ -56,13 +56,15 @@ func runProcess(c *libcontainer.Container, p *libcontainer.Process, act Action, 
 	var reaper *reaper
 	if !detach {
 		reaper = newReaper(!o.NoSubreaper)
-		defer reaper.stop()
 	}
 	io, err := setupIO(p, c, o.IO)
 	if err != nil {
 		return -1, err
 	}
 	defer io.close()
+	if reaper != nil {
+		reaper.waitCaught()
+	}
 
 	switch act {
 	case ActCreate:

@@ -3,6 +3,7 @@ package runtime
 import (
 	"os"
 	"os/signal"
+	"sync"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/system"
@@ -13,11 +14,38 @@ import (
 
 // reaper makes a foreground mycr behave like the container's process for its caller:
 // signals are forwarded to it, orphans are reaped, its exit status becomes ours.
+// Signals stay caught until mycr exits, as in runc: signal.Stop would cost another
+// round trip per signal, and a SIGINT must not cut short the clean-up after the
+// process exited.
 type reaper struct {
 	signals chan os.Signal
+	caught  chan struct{} // closed once every signal is caught
 }
 
-// newReaper starts catching signals before the process exists, so none is lost.
+// catching is the one signal.Notify of this process (see CatchSignals).
+var catching struct {
+	once    sync.Once
+	signals chan os.Signal
+	caught  chan struct{}
+}
+
+// CatchSignals starts catching every signal, in the background: signal.Notify
+// makes a round trip to the Go runtime's signal thread for each of ~65 signals
+// (0.4-2 ms here), which a caller can overlap with creating the container.
+// A signal caught before the process exists is forwarded to it once it starts.
+func CatchSignals() {
+	catching.once.Do(func() {
+		catching.signals = make(chan os.Signal, 2048)
+		catching.caught = make(chan struct{})
+		go func() {
+			signal.Notify(catching.signals)
+			close(catching.caught)
+		}()
+	})
+}
+
+// newReaper catches signals (unless CatchSignals already does); waitCaught
+// must return before the process starts, so none is lost.
 func newReaper(subreaper bool) *reaper {
 	if subreaper {
 		// Restored and double-forked processes must come back to us, not to pid 1.
@@ -25,12 +53,11 @@ func newReaper(subreaper bool) *reaper {
 			logrus.Warnf("cannot become a child subreaper: %v", err)
 		}
 	}
-	r := &reaper{signals: make(chan os.Signal, 2048)}
-	signal.Notify(r.signals)
-	return r
+	CatchSignals()
+	return &reaper{signals: catching.signals, caught: catching.caught}
 }
 
-func (r *reaper) stop() { signal.Stop(r.signals) }
+func (r *reaper) waitCaught() { <-r.caught }
 
 // wait forwards signals to p until it exits and returns its exit status.
 func (r *reaper) wait(p *libcontainer.Process) (int, error) {

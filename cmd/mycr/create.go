@@ -42,6 +42,9 @@ func launch(c *cli.Context, act runtime.Action) error {
 	if err != nil {
 		return err
 	}
+	if act == runtime.ActRun && !c.Bool("detach") {
+		runtime.CatchSignals() // in the background, while the container is created
+	}
 	pidFile, err := absOrEmpty(c.String("pid-file"))
 	if err != nil {
 		return err
