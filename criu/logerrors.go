@@ -139,7 +139,7 @@ func Explain(err error, logPath string) error {
 		}
 	}
 	if errors.Is(err, ErrStalled) {
-		if StalledAtBreakpoint(logPath) {
+		if HungAtBreakpoint(err, logPath) {
 			addHint("CRIU waited for a hardware breakpoint that never fired (debug registers not virtualised here): " +
 				"set MYCR_HW_BREAKPOINTS=broken (mycr then runs CRIU with CRIU_FAULT=130) and retry")
 		} else {

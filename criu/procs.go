@@ -15,6 +15,7 @@ import (
 type proc struct {
 	pid, ppid int
 	comm      string
+	state     byte // R, S, D, T (stopped by a signal), t (ptrace stop), ...
 }
 
 func readProc(pid int) (proc, error) {
@@ -30,7 +31,7 @@ func readProc(pid int) (proc, error) {
 	if _, err := fmt.Sscanf(s[end+1:], " %c %d", &state, &ppid); err != nil {
 		return proc{}, err
 	}
-	return proc{pid, ppid, s[open+1 : end]}, nil
+	return proc{pid, ppid, s[open+1 : end], state}, nil
 }
 
 // criuProcs lists the criu children of parent and, below them, descendants

@@ -59,7 +59,10 @@ type StallError struct {
 	LastLine string
 	Killed   []int // pids of the killed criu processes
 	Runaway  bool  // killed because its log outgrew maxLogSize, not for silence
-	Err      error // fn's own error, if it returned in time
+	// Stopped: a criu process was stopped by a signal (SIGSTOP, SIGTSTP), not
+	// blocked waiting; a stall at a breakpoint is then no breakpoint hang.
+	Stopped bool
+	Err     error // fn's own error, if it returned in time
 }
 
 func (e *StallError) Error() string {
@@ -125,7 +128,7 @@ func WatchThen(logPath string, progressDirs []string, stall time.Duration, fn fu
 			continue
 		}
 		se := &StallError{Stall: stall, LogPath: logPath, LastLine: lastLogLine(logPath), Runaway: runaway}
-		se.Killed = killCriu()
+		se.Killed, se.Stopped = killCriu()
 		if onKill != nil {
 			onKill()
 		}
@@ -137,11 +140,14 @@ func WatchThen(logPath string, progressDirs []string, stall time.Duration, fn fu
 	}
 }
 
-// killCriu SIGKILLs our criu children and returns their pids.
-func killCriu() []int {
-	var killed []int
+// killCriu SIGKILLs our criu children and returns their pids, and whether
+// one of them was stopped by a signal.
+func killCriu() (killed []int, stopped bool) {
 	procs := criuProcs(os.Getpid(), criuBinary())
 	slices.Reverse(procs) // children first, so none is orphaned mid-way
+	for _, p := range procs {
+		stopped = stopped || p.state == 'T'
+	}
 	for _, p := range procs {
 		if err := p.kill(); err != nil {
 			logrus.Warnf("kill criu pid %d: %v", p.pid, err)
@@ -149,7 +155,14 @@ func killCriu() []int {
 		}
 		killed = append(killed, p.pid)
 	}
-	return killed
+	return killed, stopped
+}
+
+// HungAtBreakpoint tells whether err is the watchdog's, for a CRIU that waited
+// (not one stopped by a signal) where a dump waits for a hardware breakpoint.
+func HungAtBreakpoint(err error, logPath string) bool {
+	var se *StallError
+	return errors.As(err, &se) && !se.Stopped && StalledAtBreakpoint(logPath)
 }
 
 // progress is what must change for CRIU to count as alive.

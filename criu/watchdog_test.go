@@ -183,6 +183,9 @@ func TestWatchKillsStalledSwrk(t *testing.T) {
 	if !errors.As(err, &se) || len(se.Killed) == 0 || se.Err == nil {
 		t.Fatalf("want a stall with criu killed and the RPC client's error, got %v", err)
 	}
+	if se.Stopped {
+		t.Errorf("a criu blocked on a FIFO counted as stopped by a signal")
+	}
 	t.Logf("%v", err)
 	if st := procField(target, "State"); procField(target, "TracerPid") != "0" || st == "" || st[0] == 't' || st[0] == 'T' {
 		t.Errorf("target left traced or stopped: %s", st)
@@ -259,5 +262,44 @@ func TestWatchKillsRunawayLog(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "loop") {
 		t.Errorf("the error does not say CRIU looped: %v", err)
+	}
+}
+
+// A criu stopped by a signal (SIGSTOP) is killed like a hung one, and the
+// error says it was stopped: a log that ends at a breakpoint wait is then no
+// breakpoint hang, and mycr must not retry without breakpoints.
+func TestWatchSeesStoppedCriu(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep")
+	}
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "criu") // comm "criu", our child: the watchdog's to kill
+	b, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fake, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "dump.log")
+	if err := os.WriteFile(log, []byte("(00.069829) Waiting for 13872 to trap\n(00.069831) Daemon 13872 exited trapping\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fake, "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	err = Watch(log, nil, 300*time.Millisecond, func() error { return cmd.Wait() })
+	var se *StallError
+	if !errors.As(err, &se) || len(se.Killed) != 1 || !se.Stopped {
+		t.Fatalf("want a stall with the stopped criu killed and seen as stopped, got %v (%+v)", err, se)
+	}
+	if HungAtBreakpoint(err, log) {
+		t.Errorf("a stopped criu was taken for a breakpoint hang")
 	}
 }

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"errors"
-
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu"
@@ -20,7 +18,7 @@ func (r *Root) watchCriu(logPath string, dirs []string, retryable bool, fn func(
 func (r *Root) watchCriuThen(logPath string, dirs []string, retryable bool, fn func() error, onKill func()) error {
 	err := criu.WatchThen(logPath, dirs, criu.StallTimeout(), fn, onKill)
 	if !retryable || r.Criu == nil || r.Criu.Fault != "" ||
-		!errors.Is(err, criu.ErrStalled) || !criu.StalledAtBreakpoint(logPath) {
+		!criu.HungAtBreakpoint(err, logPath) {
 		return err
 	}
 	if derr := r.Criu.DisableHWBreakpoints(r.Dir); derr != nil {
