@@ -3,15 +3,24 @@ package runtime
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// A command that waits in vain for a container's lock names the holder (found in
-// /proc/locks: the lock file stays empty), and the holder's unlock frees it.
+func shortLockWait(t *testing.T) {
+	w := lockWait
+	lockWait = 100 * time.Millisecond
+	t.Cleanup(func() { lockWait = w })
+}
+
+// A command that waits in vain for an existing container's lock names the holder
+// (found in /proc/locks), and the holder's unlock frees it. Locking an existing
+// container creates no lock file.
 func TestLockBusyNamesHolder(t *testing.T) {
+	shortLockWait(t)
 	r, err := OpenRoot(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -23,8 +32,6 @@ func TestLockBusyNamesHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(w time.Duration) { lockWait = w }(lockWait)
-	lockWait = 100 * time.Millisecond
 	_, err = r.Lock("c1", "delete")
 	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("second lock: %v, want ErrBusy", err)
@@ -35,8 +42,8 @@ func TestLockBusyNamesHolder(t *testing.T) {
 	if !strings.Contains(err.Error(), "cannot delete it") {
 		t.Errorf("busy error %q does not say what waited", err)
 	}
-	if st, err := os.Stat(held.f.Name()); err != nil || st.Size() != 0 {
-		t.Errorf("lock file: %v, size %v; want an empty file", err, st)
+	if _, err := os.Stat(filepath.Join(r.Dir, ".locks", "c1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file of an existing container: %v, want none", err)
 	}
 	held.Unlock()
 	again, err := r.Lock("c1", "delete")
@@ -44,4 +51,69 @@ func TestLockBusyNamesHolder(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	again.Unlock()
+}
+
+// A restore locks an ID before its state directory exists; a command that finds
+// the directory while the restore fills it in must wait for the restore. The lock
+// file goes once the container is gone.
+func TestLockWaitsForCreator(t *testing.T) {
+	shortLockWait(t)
+	r, err := OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore, err := r.Lock("c2", "restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(r.StateDir("c2"), 0o700); err != nil { // libcontainer creates it
+		t.Fatal(err)
+	}
+	if _, err := r.Lock("c2", "delete"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("delete during the restore: %v, want ErrBusy", err)
+	}
+	restore.Unlock()
+	del, err := r.Lock("c2", "delete")
+	if err != nil {
+		t.Fatalf("delete after the restore: %v", err)
+	}
+	if err := os.Remove(r.StateDir("c2")); err != nil { // the delete
+		t.Fatal(err)
+	}
+	del.Unlock()
+	if _, err := os.Stat(filepath.Join(r.Dir, ".locks", "c2")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file after the container is gone: %v, want none", err)
+	}
+}
+
+// A restore that replaces a created container (a new state directory) keeps
+// other commands out of the new directory.
+func TestLockCreatingCoversReplacedDir(t *testing.T) {
+	shortLockWait(t)
+	r, err := OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(r.StateDir("c3"), 0o700); err != nil { // the created container
+		t.Fatal(err)
+	}
+	restore, err := r.LockCreating("c3", "restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(r.StateDir("c3")); err != nil { // replaced by a new one
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(r.StateDir("c3"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Lock("c3", "start"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("start during the restore: %v, want ErrBusy", err)
+	}
+	restore.Unlock()
+	start, err := r.Lock("c3", "start")
+	if err != nil {
+		t.Fatalf("start after the restore: %v", err)
+	}
+	start.Unlock()
 }

@@ -45,7 +45,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := r.checkOutsideState(&o.Criu); err != nil {
 		return -1, err
 	}
-	lock, err := r.Lock(id, "restore")
+	lock, err := r.LockCreating(id, "restore") // it may replace a created container
 	if err != nil {
 		return -1, err
 	}
