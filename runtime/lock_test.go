@@ -10,24 +10,31 @@ import (
 	"time"
 )
 
-func shortLockWait(t *testing.T) {
+// lockRoot is a fresh state root whose locks give up after 100 ms.
+func lockRoot(t *testing.T) *Root {
 	w := lockWait
 	lockWait = 100 * time.Millisecond
 	t.Cleanup(func() { lockWait = w })
+	r, err := OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// mkState makes id's state directory, as libcontainer's create does.
+func mkState(t *testing.T, r *Root, id string) {
+	if err := os.Mkdir(r.StateDir(id), 0o700); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A command that waits in vain for an existing container's lock names the holder
 // (found in /proc/locks), and the holder's unlock frees it. Locking an existing
 // container creates no lock file.
 func TestLockBusyNamesHolder(t *testing.T) {
-	shortLockWait(t)
-	r, err := OpenRoot(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(r.StateDir("c1"), 0o700); err != nil { // the container exists
-		t.Fatal(err)
-	}
+	r := lockRoot(t)
+	mkState(t, r, "c1") // the container exists
 	held, err := r.Lock("c1", "checkpoint")
 	if err != nil {
 		t.Fatal(err)
@@ -57,18 +64,12 @@ func TestLockBusyNamesHolder(t *testing.T) {
 // the directory while the restore fills it in must wait for the restore. The lock
 // file goes once the container is gone.
 func TestLockWaitsForCreator(t *testing.T) {
-	shortLockWait(t)
-	r, err := OpenRoot(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := lockRoot(t)
 	restore, err := r.Lock("c2", "restore")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(r.StateDir("c2"), 0o700); err != nil { // libcontainer creates it
-		t.Fatal(err)
-	}
+	mkState(t, r, "c2") // libcontainer creates it
 	if _, err := r.Lock("c2", "delete"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("delete during the restore: %v, want ErrBusy", err)
 	}
@@ -89,14 +90,8 @@ func TestLockWaitsForCreator(t *testing.T) {
 // A restore that replaces a created container (a new state directory) keeps
 // other commands out of the new directory.
 func TestLockCreatingCoversReplacedDir(t *testing.T) {
-	shortLockWait(t)
-	r, err := OpenRoot(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(r.StateDir("c3"), 0o700); err != nil { // the created container
-		t.Fatal(err)
-	}
+	r := lockRoot(t)
+	mkState(t, r, "c3") // the created container
 	restore, err := r.LockCreating("c3", "restore")
 	if err != nil {
 		t.Fatal(err)
@@ -104,9 +99,7 @@ func TestLockCreatingCoversReplacedDir(t *testing.T) {
 	if err := os.Remove(r.StateDir("c3")); err != nil { // replaced by a new one
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(r.StateDir("c3"), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	mkState(t, r, "c3")
 	if _, err := r.Lock("c3", "start"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("start during the restore: %v, want ErrBusy", err)
 	}
