@@ -152,7 +152,7 @@ func (m *migration) run(mode string) error {
 	env := m.r.Criu
 	logPath := filepath.Join(m.srcDir, "dump.log")
 	if err == nil || errors.Is(err, errSwitchedOver) || env == nil || env.Fault != "" ||
-		!errors.Is(err, criu.ErrStalled) || !criu.StalledAtBreakpoint(logPath) {
+		!criu.HungAtBreakpoint(err, logPath) { // not when CRIU was stopped by a signal
 		return err
 	}
 	if derr := env.DisableHWBreakpoints(m.r.Dir); derr != nil {
