@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // faultPoint is where in a CRIU run a fault is injected: when Pattern first
@@ -237,24 +238,17 @@ func cgroupDirs(id string) []string {
 
 // mountsUnder lists mount points at or below any of dirs (host mount namespace).
 func mountsUnder(dirs ...string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
+	for _, d := range dirs {
+		if d == "" {
 			continue
 		}
-		mp := fields[4]
-		for _, d := range dirs {
-			if d != "" && (mp == d || strings.HasPrefix(mp, d+"/")) {
-				out = append(out, mp)
-			}
+		ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(d))
+		if err != nil {
+			continue
+		}
+		for _, m := range ms {
+			out = append(out, m.Mountpoint)
 		}
 	}
 	return out
