@@ -345,33 +345,7 @@ func newRand(t *testing.T) *rand.Rand {
 // (its own process group, extra environment).
 func (e *Env) startWith(adjust func(*exec.Cmd), args ...string) *Proc {
 	e.t.Helper()
-	cmd := exec.Command(mycrBin, append(e.globals(), args...)...)
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	out, outW := newStream(e.t)
-	errS, errW := newStream(e.t)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	adjust(cmd)
-	p := &Proc{e: e, cmd: cmd, args: args, Out: out, ErrOut: errS, done: make(chan struct{}), start: time.Now()}
-	startErr := cmd.Start()
-	inR.Close()
-	outW.Close()
-	errW.Close()
-	inW.Close()
-	if startErr != nil {
-		e.t.Fatalf("starting %s: %v", mycrBin, startErr)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		p.end = time.Now()
-		close(p.done)
-	}()
-	e.procsMu.Lock()
-	e.running = append(e.running, p)
-	e.procsMu.Unlock()
-	return p
+	return e.start(Stdio{}, adjust, args...)
 }
 
 // waitPidsGone waits for processes (e.g. a criu orphaned by a killed mycr) to

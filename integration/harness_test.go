@@ -154,6 +154,12 @@ func (e *Env) globals() []string {
 // Start runs `mycr --root R args...` without waiting for it.
 func (e *Env) Start(io Stdio, args ...string) *Proc {
 	e.t.Helper()
+	return e.start(io, nil, args...)
+}
+
+// start is Start with adjust (if not nil) changing the command before it starts.
+func (e *Env) start(io Stdio, adjust func(*exec.Cmd), args ...string) *Proc {
+	e.t.Helper()
 	full := append(e.globals(), args...)
 	cmd := exec.Command(mycrBin, full...)
 	inR, inW, err := os.Pipe()
@@ -163,6 +169,9 @@ func (e *Env) Start(io Stdio, args ...string) *Proc {
 	out, outW := newStream(e.t)
 	errS, errW := newStream(e.t)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	if adjust != nil {
+		adjust(cmd)
+	}
 	p := &Proc{e: e, cmd: cmd, args: args, Out: out, ErrOut: errS, done: make(chan struct{})}
 	p.start = time.Now()
 	startErr := cmd.Start()
