@@ -136,14 +136,24 @@ func preFreeze(c *libcontainer.Container, wasPaused bool) {
 	}
 }
 
-// keepRunning undoes what a failed or killed CRIU may have left: a frozen cgroup.
+// keepRunning undoes what a failed or killed CRIU, or the pre-freeze, may have
+// left: a frozen cgroup. It writes the freezer itself: libcontainer's Status and
+// Resume first wait for a FREEZING cgroup to settle, and on cgroup v1 one never
+// does while a task that joined it cannot freeze (a concurrent exec's init in
+// the middle of execve waits for its own frozen threads), so they would hang
+// forever where thawing ends it.
 func keepRunning(c *libcontainer.Container, wasPaused bool) {
 	if wasPaused {
 		return
 	}
-	if st, err := c.Status(); err == nil && st == libcontainer.Paused {
-		if err := c.Resume(); err != nil {
-			logrus.Errorf("container %s is left frozen after the failed checkpoint: %v; run `mycr resume %s`", c.ID(), err, c.ID())
+	st, err := c.State()
+	if err != nil {
+		logrus.Errorf("container %s may be left frozen: %v; run `mycr resume %s`", c.ID(), err, c.ID())
+		return
+	}
+	for _, sub := range []string{"freezer", ""} { // cgroup v1, v2
+		if p := st.CgroupPaths[sub]; p != "" {
+			thaw(p) // halfrestore.go
 		}
 	}
 }

@@ -147,6 +147,9 @@ func (r *Root) recoverCheckpoint(id string, in intent) (string, bool) {
 	if tracer := waitUntraced(c, 10*time.Second); tracer != 0 {
 		return fmt.Sprintf("CRIU (pid %d) is still working on the container; run the command again once it is done", tracer), false
 	}
+	if !in.WasPaused && stuckFreezing(c) { // Status would wait for it forever
+		keepRunning(c, false)
+	}
 	st, err := c.Status()
 	switch {
 	case err != nil:

@@ -27,6 +27,9 @@ type LaunchOpts struct {
 	// Restore runs the restore with these options (ActRestore only); it wraps
 	// libcontainer's Restore so the criu package can watch and explain it.
 	Restore func(*libcontainer.Container, *libcontainer.Process) error
+	// Started, if set, runs once the process runs (pid file written), before
+	// the foreground wait: exec releases the container's lock there.
+	Started func()
 }
 
 // Launch starts (or restores) the container's init and, in the foreground, waits for it
@@ -90,6 +93,9 @@ func runProcess(c *libcontainer.Container, p *libcontainer.Process, act Action, 
 			kill(p)
 			return -1, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
 		}
+	}
+	if o.Started != nil {
+		o.Started()
 	}
 	if detach {
 		return 0, nil

@@ -39,10 +39,15 @@ var execCommand = &cli.Command{
 		if err := minArgs(c, 1); err != nil {
 			return err
 		}
-		ctr, err := loadContainerArg(c)
+		// Locked until the process runs: a pause or checkpoint freezing the
+		// cgroup while the new process joins it leaves a cgroup v1 freezer
+		// FREEZING for good (the joining task, mid-execve, waits for its own
+		// frozen threads), and both commands would hang.
+		ctr, unlock, err := lockedContainer(c, "exec")
 		if err != nil {
 			return err
 		}
+		defer unlock()
 		ps, err := execProcess(c, runtime.Bundle(ctr))
 		if err != nil {
 			return err
@@ -55,6 +60,7 @@ var execCommand = &cli.Command{
 			IO:          runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
 			PidFile:     pidFile,
 			PreserveFDs: c.Int("preserve-fds"),
+			Started:     unlock,
 		})
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/runtime"
 )
 
 var pauseCommand = &cli.Command{
@@ -28,6 +30,6 @@ var resumeCommand = &cli.Command{
 			return err
 		}
 		defer unlock()
-		return ctr.Resume()
+		return runtime.Resume(ctr)
 	},
 }
