@@ -22,14 +22,23 @@ func TestExecWhileFreezing(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	hung := []string{}
+	counts := map[string]int{}
 	loop := func(next func(i int) []string) {
 		defer wg.Done()
 		for i := 0; time.Now().Before(until); i++ {
-			r := e.RunT(30*time.Second, next(i)...)
+			args := next(i)
+			r := e.RunT(30*time.Second, args...)
+			mu.Lock()
+			if r.Code == 0 {
+				counts[args[0]+" ok"]++
+			} else {
+				counts[args[0]+" refused"]++
+			}
 			if r.Code == -1 {
-				mu.Lock()
 				hung = append(hung, r.String())
-				mu.Unlock()
+			}
+			mu.Unlock()
+			if r.Code == -1 {
 				return
 			}
 		}
@@ -53,4 +62,11 @@ func TestExecWhileFreezing(t *testing.T) {
 	e.Run("resume", c.ID) // a final pause may have won
 	e.ExpectStatus(c.ID, "running")
 	WaitCounterAbove(t, c.Count, MustCounter(t, c.Count)+2, 10*time.Second)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	counts["hung"] = len(hung)
+	logResult(t, reliabilityResult{Fault: "exec racing pause/resume and checkpoint --leave-running on one container (cgroup v1 freezer)",
+		Trials: total, Outcomes: counts, Note: "every command ended; the container ended running and counting"})
 }
