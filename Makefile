@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 BIN     := bin/mycr
 GOTEST  := go test -count=1
 
-.PHONY: all build deps install demo test test-unit test-integration test-dropin bench soak reliability fuzz clean
+.PHONY: all build deps install demo test test-unit test-fuzz-short test-integration test-dropin bench soak reliability fuzz clean
 
 all: build
 
@@ -32,7 +32,7 @@ demo: deps install
 
 # Everything CI runs: unit tests (real ptrace, real CRIU) and integration tests
 # of the built binary with real containers.
-test: deps build test-unit test-integration test-dropin
+test: deps build test-unit test-fuzz-short test-integration test-dropin
 
 test-unit:
 	$(GOTEST) ./spec/ ./criu/ ./runtime/ ./cmd/...
@@ -78,12 +78,18 @@ bench: deps build
 	go build -o bin/mycr-bench ./bench/cmd/mycr-bench
 	bin/mycr-bench -out docs -mycr $(BIN) $(BENCHFLAGS)
 
+# CI's short fuzz: every target for a few seconds (make fuzz: a minute each).
+test-fuzz-short:
+	$(MAKE) fuzz FUZZTIME=4s
+
 FUZZTIME ?= 60s
 fuzz:
 	go test ./spec/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./spec/ -run '^$$' -fuzz FuzzValidateID -fuzztime $(FUZZTIME)
 	go test ./criu/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	go test ./criu/ -run '^$$' -fuzz FuzzReadMeta -fuzztime $(FUZZTIME)
+	go test ./criu/ -run '^$$' -fuzz FuzzInspect -fuzztime $(FUZZTIME)
+	go test ./criu/ -run '^$$' -fuzz FuzzReadStats -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin integration.log
