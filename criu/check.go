@@ -53,6 +53,8 @@ func Check(stateDir, criuPath string) *Report {
 		r.add("criu", "FAIL", bin+" "+FormatVersion(r.CriuVersion)+" is too old", installHint)
 	default:
 		r.CriuPath = bin
+		e.Binary = bin
+		e.chooseNetworkLock(stateDir) // what checkpoints will use
 		r.add("criu", "OK", bin+" "+FormatVersion(r.CriuVersion), "")
 		if out, err := runCriu(bin, r.Fault, "check"); err == nil {
 			r.add("criu check", "OK", firstLine(out), "")
@@ -74,10 +76,15 @@ func Check(stateDir, criuPath string) *Report {
 			"none needed: CRIU uses its slower PTRACE_SYSCALL path; "+EnvHWBreakpoints+"=works|broken overrides")
 	}
 
-	// CRIU's default network lock runs iptables-restore; nftables is opt-in.
+	// CRIU's default network lock runs iptables-restore; mycr opts into nftables
+	// where CRIU supports it (netlock.go).
 	ipt, _ := exec.LookPath("iptables-restore")
 	nft := r.criuFeature("network_lock_nftables") == "yes"
 	switch {
+	case e.NetworkLock == NetLockNftables:
+		r.add("network lock", "OK", "nftables, inside CRIU (mycr's criu.conf via "+EnvConfigFile+")", "")
+	case strings.HasPrefix(e.NetworkLock, "as in "):
+		r.add("network lock", "OK", "as configured in your "+EnvConfigFile+" ("+strings.TrimPrefix(e.NetworkLock, "as in ")+")", "")
 	case ipt != "":
 		r.add("network lock", "OK", fmt.Sprintf("iptables (%s); nftables supported: %v", ipt, nft), "")
 	case nft:
