@@ -1,6 +1,7 @@
 package criu
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -76,7 +77,13 @@ func (e *Env) UseConfig(stateDir string, withYard bool) {
 		return
 	}
 	conf := filepath.Join(stateDir, name)
-	if err := writeFileAtomic(conf, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
+	want := []byte(strings.Join(lines, "\n") + "\n")
+	// Every checkpoint and restore comes here: rewrite only what changed.
+	if have, err := os.ReadFile(conf); err == nil && bytes.Equal(have, want) {
+		_ = os.Setenv(EnvConfigFile, conf)
+		return
+	}
+	if err := writeFileAtomic(conf, want); err != nil {
 		logrus.Debugf("cannot write %s, CRIU runs with its defaults: %v", conf, err)
 		return
 	}
