@@ -70,5 +70,5 @@ func (r *Root) Create(o CreateOpts) (*libcontainer.Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create container %s: %w", o.ID, err)
 	}
-	return c, nil
+	return r.seedCriu(c), nil
 }

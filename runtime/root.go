@@ -55,7 +55,7 @@ func (r *Root) Load(id string) (*libcontainer.Container, error) {
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil, notExistError(id)
 	}
-	return c, err
+	return r.seedCriu(c), err
 }
 
 // Exists tells whether a container's state directory is present.
