@@ -34,7 +34,10 @@ func shieldCriu() func() {
 	}
 	signal.Ignore(sigs...)
 	old, err := os.ReadFile(oomScoreAdj)
-	set := err == nil && os.WriteFile(oomScoreAdj, []byte("-1000"), 0) == nil
+	if err == nil {
+		err = os.WriteFile(oomScoreAdj, []byte("-1000"), 0) // needs CAP_SYS_RESOURCE
+	}
+	set := err == nil
 	if !set {
 		logrus.Debugf("cannot protect CRIU from the OOM killer (oom_score_adj): %v", err)
 	}
