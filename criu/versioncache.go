@@ -11,11 +11,13 @@ import (
 const versionCacheFile = "criu-version.json"
 
 // versionKey names one exact binary: a reinstalled or upgraded criu changes it.
+// Fault is the CRIU_FAULT it runs with: CRIU refuses to start with a bad one.
 type versionKey struct {
 	Path  string `json:"path"`
 	Ino   uint64 `json:"ino"`
 	Size  int64  `json:"size"`
 	Mtime int64  `json:"mtime_ns"`
+	Fault string `json:"fault,omitempty"`
 }
 
 type versionCache struct {
@@ -32,11 +34,12 @@ func keyOf(bin string) (versionKey, bool) {
 	if !ok {
 		return versionKey{}, false
 	}
-	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}, true
+	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Fault: os.Getenv("CRIU_FAULT")}, true
 }
 
-// cachedBinaryVersion is BinaryVersion remembered per binary in stateDir: running
-// `criu --version` costs a process start on every checkpoint and restore.
+// cachedBinaryVersion is BinaryVersion remembered per binary (and CRIU_FAULT)
+// in stateDir: running `criu --version` costs a process start (~3 ms) on every
+// checkpoint and restore.
 func cachedBinaryVersion(stateDir, bin string) (int, error) {
 	key, ok := keyOf(bin)
 	path := filepath.Join(stateDir, versionCacheFile)
