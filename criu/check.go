@@ -54,6 +54,7 @@ func Check(stateDir, criuPath string) *Report {
 	default:
 		r.CriuPath = bin
 		e.Binary = bin
+		EnsureKdatDir()               // as every checkpoint and restore does
 		e.chooseNetworkLock(stateDir) // what checkpoints will use
 		r.add("criu", "OK", bin+" "+FormatVersion(r.CriuVersion), "")
 		if out, err := runCriu(bin, r.Fault, "check"); err == nil {
@@ -61,6 +62,10 @@ func Check(stateDir, criuPath string) *Report {
 		} else {
 			r.add("criu check", "FAIL", firstLine(out), "run `criu check` to see which kernel feature is missing")
 		}
+	}
+	if r.CriuPath != "" {
+		st, v, fix := kdatStatus(r.CriuPath)
+		r.add("kernel probe cache", st, v, fix)
 	}
 	r.add("kernel", "OK", r.Kernel, "")
 	r.add("cgroups", "OK", r.CgroupMode, "")

@@ -43,12 +43,9 @@ func Prepare(stateDir, criuPath string) (*Env, error) {
 		return nil, err
 	}
 	dropEmptyFault()
-	var ver int
-	if _, set := os.LookupEnv("CRIU_FAULT"); set {
-		ver, err = BinaryVersion(bin) // also proves CRIU accepts the user's CRIU_FAULT
-	} else {
-		ver, err = cachedBinaryVersion(stateDir, bin)
-	}
+	// A daemon's CRIU_FAULT (containerd's, for one) reaches every mycr: the
+	// cache is per value and written only once CRIU has run with it.
+	ver, err := cachedBinaryVersion(stateDir, bin)
 	if v, set := os.LookupEnv("CRIU_FAULT"); err != nil && set {
 		return nil, fmt.Errorf("criu at %s does not run with CRIU_FAULT=%q (%v): unset it or use %s", bin, v, err, FaultNoBreakpoints)
 	}
@@ -70,8 +67,9 @@ func Prepare(stateDir, criuPath string) (*Env, error) {
 			return nil, err
 		}
 	}
+	EnsureKdatDir()               // before the first criu run of this boot
 	e.chooseNetworkLock(stateDir) // after the fault: the probe runs criu
-	e.UseConfig(stateDir, false)
+	e.UseConfig(stateDir, RunConfig{})
 	return e, nil
 }
 

@@ -12,6 +12,11 @@ CRIU_VERSION=4.2.1
 CRIU_DEBVER=4.2.1-1
 CRIU_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
 SRC_LIST=/etc/apt/sources.list.d/mycr-criu-src.sources
+# Where CRIU keeps criu.kdat, its cache of kernel probes, if that dir is a tmpfs.
+# Stock CRIU uses /run, which is no tmpfs on hosts without systemd (like these):
+# every CRIU run then probes the kernel again (15-45 ms). mycr makes this dir a
+# tmpfs (criu/kdat.go); it must match criu.KdatDir.
+CRIU_RUNDIR=/run/criu
 RUNTIME_DEPS=(busybox-static iptables libseccomp-dev pkg-config)
 BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler
   protobuf-compiler python3-protobuf libnl-3-dev libnet1-dev libcap-dev pkg-config
@@ -34,6 +39,8 @@ criu_ok() {
   local v; v=$("$CRIU_BIN" --version 2>/dev/null | awk '/^Version:/{print $2}')
   dpkg --compare-versions "${v:-0}" ge 4.2 || return 1
   "$CRIU_BIN" check >/dev/null 2>&1 || return 1
+  # Built by an earlier version of this script, with its kernel probe cache in /run.
+  grep -qa "$CRIU_RUNDIR/criu.kdat" "$CRIU_BIN" || { log "rebuilding CRIU: its kdat cache is not in $CRIU_RUNDIR"; return 1; }
   log "CRIU $v already installed at $CRIU_BIN"
 }
 
@@ -67,8 +74,8 @@ if [ "${FORCE:-0}" = 1 ] || ! criu_ok; then
     || die "criu $CRIU_VERSION orig tarball missing or sha256 mismatch (see $BUILD_DIR/apt-source.log)"
   rm -rf "criu-$CRIU_VERSION"; tar xf "$TAR"; cd "criu-$CRIU_VERSION"
   log "building CRIU $CRIU_VERSION (make -j$(nproc) criu)"
-  make -j"$(nproc)" criu > ../build.log 2>&1 || { tail -30 ../build.log >&2; die "CRIU build failed"; }
-  make install-criu PREFIX="$PREFIX" > ../install.log 2>&1 || { tail -30 ../install.log >&2; die "CRIU install failed"; }
+  make -j"$(nproc)" criu RUNDIR="$CRIU_RUNDIR" > ../build.log 2>&1 || { tail -30 ../build.log >&2; die "CRIU build failed"; }
+  make install-criu PREFIX="$PREFIX" RUNDIR="$CRIU_RUNDIR" > ../install.log 2>&1 || { tail -30 ../install.log >&2; die "CRIU install failed"; }
   "$CRIU_BIN" check >/dev/null || die "$CRIU_BIN check failed after install"
   log "installed $("$CRIU_BIN" --version | awk '/^Version:/{print $2}') at $CRIU_BIN"
 fi
