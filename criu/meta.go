@@ -42,6 +42,9 @@ type Meta struct {
 	// (Netns* values); "" in images of earlier mycr, of runc, or of a container
 	// without its own netns: restore then does what CRIU's images say.
 	Netns string `json:"netns,omitempty"`
+	// MaskedDirs are the masking tmpfs mounts CRIU left out (MaskedKey): a
+	// restore must map the key, which mycr does and other runtimes do not.
+	MaskedDirs []string `json:"maskedDirs,omitempty"`
 }
 
 // How the network namespace went into the images (Meta.Netns).

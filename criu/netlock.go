@@ -2,6 +2,8 @@ package criu
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,8 +18,6 @@ import (
 const EnvConfigFile = "CRIU_CONFIG_FILE"
 
 const (
-	netLockConfFile  = "criu.conf"
-	yardConfFile     = "criu-yard.conf"
 	netLockCacheFile = "criu-netlock.json"
 	// NetLockNftables and NetLockIptables are the values of Env.NetworkLock.
 	NetLockNftables = "nftables"
@@ -56,27 +56,52 @@ func (e *Env) chooseNetworkLock(stateDir string) {
 	}
 }
 
+// RunConfig is what the next CRIU runs need beyond the defaults.
+type RunConfig struct {
+	// Yard: the host's cgroup yard (any dump; restores of images that fit it, YardFits).
+	Yard bool
+	// NoNetworkLock: a dump of a network namespace that holds no TCP socket and
+	// reaches nothing (loopback only): the lock would guard no connection. CRIU
+	// records the method in inventory.img and the restore locks (or not) the same
+	// way; skipping saves the lock and, at restore, ~10 ms of nftables unlock.
+	NoNetworkLock bool
+	// Externals are values of CRIU's --external option (MaskedExternals,
+	// MaskedRestoreExternal).
+	Externals []string
+}
+
 // UseConfig writes the CRIU configuration file for the next CRIU runs and
-// points CRIU_CONFIG_FILE at it; withYard adds the host's cgroup yard: any
-// dump, and restores of images that fit it (YardFits).
+// points CRIU_CONFIG_FILE at it.
 // A failure leaves the previous configuration in place: it only costs time.
-func (e *Env) UseConfig(stateDir string, withYard bool) {
+func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 	if e == nil || e.userConfig {
 		return
 	}
 	var lines []string
-	if e.NetworkLock == NetLockNftables {
+	name := "criu"
+	switch {
+	case rc.NoNetworkLock:
+		lines, name = append(lines, "network-lock skip"), name+"-nolock"
+	case e.NetworkLock == NetLockNftables:
 		lines = append(lines, "network-lock nftables")
 	}
-	name := netLockConfFile
-	if withYard && e.CgroupYard != "" {
-		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), yardConfFile
+	if rc.Yard && e.CgroupYard != "" {
+		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), name+"-yard"
+	}
+	if len(rc.Externals) > 0 {
+		for _, x := range rc.Externals {
+			lines = append(lines, "external "+x)
+		}
+		// One file per set of externals: concurrent runs of other containers
+		// may need another set.
+		sum := sha256.Sum256([]byte(strings.Join(rc.Externals, "\n")))
+		name += "-ext-" + hex.EncodeToString(sum[:6])
 	}
 	if len(lines) == 0 {
 		os.Unsetenv(EnvConfigFile)
 		return
 	}
-	conf := filepath.Join(stateDir, name)
+	conf := filepath.Join(stateDir, name+".conf")
 	want := []byte(strings.Join(lines, "\n") + "\n")
 	// Every checkpoint and restore comes here: rewrite only what changed.
 	if have, err := os.ReadFile(conf); err == nil && bytes.Equal(have, want) {

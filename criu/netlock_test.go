@@ -36,12 +36,16 @@ func TestPrepareWritesCriuConfig(t *testing.T) {
 		}
 	}
 
-	e.UseConfig(state, true)
+	e.UseConfig(state, RunConfig{Yard: true})
 	b, err := os.ReadFile(os.Getenv(EnvConfigFile))
 	if e.CgroupYard != "" && (err != nil || !strings.Contains(string(b), "cgroup-yard "+e.CgroupYard+"\n")) {
 		t.Fatalf("dump config %q %v lacks the yard %s", b, err, e.CgroupYard)
 	}
-	e.UseConfig(state, false)
+	e.UseConfig(state, RunConfig{Yard: true, NoNetworkLock: true})
+	if b, err := os.ReadFile(os.Getenv(EnvConfigFile)); err != nil || !strings.HasPrefix(string(b), "network-lock skip\n") {
+		t.Fatalf("dump config without a lock: %q %v", b, err)
+	}
+	e.UseConfig(state, RunConfig{})
 	if got := os.Getenv(EnvConfigFile); e.NetworkLock == NetLockNftables && got != conf {
 		t.Fatalf("after the dump %s=%q, want %q", EnvConfigFile, got, conf)
 	}
@@ -51,7 +55,7 @@ func TestPrepareWritesCriuConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2.UseConfig(state, true)
+	e2.UseConfig(state, RunConfig{Yard: true})
 	if got := os.Getenv(EnvConfigFile); got != "/etc/mine.conf" || e2.CgroupYard != "" {
 		t.Fatalf("user's config replaced: %s=%q, yard %q", EnvConfigFile, got, e2.CgroupYard)
 	}

@@ -65,21 +65,27 @@ func inNetns(t *testing.T, pid int, args ...string) {
 	}
 }
 
-// metaNetns is how mycr's checkpoint metadata says the netns was saved.
-func metaNetns(t *testing.T, img string) string {
+// imageMeta is the part of mycr's checkpoint metadata the tests look at.
+type imageMeta struct {
+	Netns      string   `json:"netns"`
+	MaskedDirs []string `json:"maskedDirs"`
+}
+
+func readMeta(t *testing.T, img string) imageMeta {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(img, "mycr-checkpoint.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m struct {
-		Netns string `json:"netns"`
-	}
+	var m imageMeta
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	return m.Netns
+	return m
 }
+
+// metaNetns is how mycr's checkpoint metadata says the netns was saved.
+func metaNetns(t *testing.T, img string) string { return readMeta(t, img).Netns }
 
 // expectLoUp checks that loopback is up inside the container.
 func expectLoUp(t *testing.T, e *Env, id string) {

@@ -47,7 +47,10 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	}
 	meta := criu.NewMeta(id, Bundle(c), r.criuVersion())
 	meta.LeaveRunning, meta.TCPEstablished, meta.LazyPages = o.LeaveRunning, o.TcpEstablished, o.LazyPages
-	meta.Netns = chooseNetns(c, state.InitProcessPid, o) // netns.go
+	var noNetLock bool
+	meta.Netns, noNetLock = chooseNetns(c, state.InitProcessPid, o) // netns.go
+	cfg := c.Config()
+	meta.MaskedDirs = maskedDirMounts(&cfg, state.InitProcessPid) // masked.go
 	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}
@@ -62,8 +65,9 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 		return err
 	}
 	defer done()
-	r.Criu.UseConfig(r.Dir, true) // the host's cgroup yard, for this dump only
-	defer r.Criu.UseConfig(r.Dir, false)
+	// The host's cgroup yard, for this dump only.
+	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: criu.MaskedExternals(meta.MaskedDirs)})
+	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	unshield := shieldCriu() // criuguard.go
 	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
 		keepRunning(c, wasPaused) // a killed first try may have left it frozen

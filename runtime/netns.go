@@ -22,13 +22,14 @@ import (
 // kernel makes for an up loopback, CRIU is told to skip it (--empty-ns network,
 // as runc always does) and restore brings lo up again (loUpHook). Anything that
 // cannot be checked or may hold state keeps the full dump.
-func chooseNetns(c *libcontainer.Container, pid int, o *libcontainer.CriuOpts) string {
+// noLock tells that CRIU need not lock that netns's network (criu.RunConfig).
+func chooseNetns(c *libcontainer.Container, pid int, o *libcontainer.CriuOpts) (netns string, noLock bool) {
 	cfg := c.Config()
 	switch {
 	case o.EmptyNs&unix.CLONE_NEWNET != 0:
-		return criu.NetnsEmpty // the user's choice, as runc
+		return criu.NetnsEmpty, false // the user's choice, as runc
 	case !cfg.Namespaces.Contains(configs.NEWNET), cfg.Namespaces.PathOf(configs.NEWNET) != "":
-		return "" // the host's or someone else's (Docker, CNI): CRIU does as before
+		return "", false // the host's or someone else's (Docker, CNI): CRIU does as before
 	}
 	why := configMayHoldNetState(&cfg)
 	if why == "" {
@@ -39,10 +40,10 @@ func chooseNetns(c *libcontainer.Container, pid int, o *libcontainer.CriuOpts) s
 	}
 	if why != "" {
 		logrus.Debugf("CRIU saves the network namespace of %s: %s", c.ID(), why)
-		return criu.NetnsDumped
+		return criu.NetnsDumped, false
 	}
 	o.EmptyNs |= unix.CLONE_NEWNET
-	return criu.NetnsEmptyLoUp
+	return criu.NetnsEmptyLoUp, !netnsHasTCP(pid)
 }
 
 // configMayHoldNetState names what in the container's config may have put state

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -163,4 +165,36 @@ func nftTables(ns netns.NsHandle) (string, error) {
 		return fmt.Sprintf("it has %d nftables tables", len(msgs)), nil
 	}
 	return "", nil
+}
+
+// netnsHasTCP tells whether pid's network namespace holds a bound TCP socket
+// (listening or connected) of anyone's: the "inuse" counts of the netns's
+// /proc/net/sockstat and sockstat6 (/proc/net/tcp lists the same sockets but
+// walks the whole host's TCP hash: ~2.5 ms here). If it cannot tell, it says yes.
+func netnsHasTCP(pid int) bool {
+	for _, f := range []struct{ name, key string }{{"sockstat", "TCP:"}, {"sockstat6", "TCP6:"}} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, f.name))
+		if errors.Is(err, os.ErrNotExist) && f.name == "sockstat6" {
+			continue // no IPv6 in this kernel
+		}
+		if err != nil {
+			return true
+		}
+		if n, ok := sockstatInuse(string(b), f.key); !ok || n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sockstatInuse reads N from the line "<key> inuse N ..." of a sockstat file.
+func sockstatInuse(sockstat, key string) (int, bool) {
+	for _, line := range strings.Split(sockstat, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == key && f[1] == "inuse" {
+			n, err := strconv.Atoi(f[2])
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

@@ -1,13 +1,16 @@
 package runtime
 
 import (
+	"net"
 	"os/exec"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/vishvananda/netns"
 )
 
 // TestNetnsHoldsState changes a real netns step by step and checks that each
@@ -45,6 +48,7 @@ func TestNetnsHoldsState(t *testing.T) {
 	expect("fresh netns, lo down", "lo is not as the kernel sets it up")
 	in("ip", "link", "set", "lo", "up")
 	expect("lo up", "")
+	checkNetnsHasTCP(t, pid)
 	in("ip", "addr", "add", "127.0.0.2/8", "dev", "lo")
 	expect("extra address", "127.0.0.2/8")
 	in("ip", "addr", "del", "127.0.0.2/8", "dev", "lo")
@@ -96,5 +100,63 @@ func TestConfigMayHoldNetState(t *testing.T) {
 		if why := configMayHoldNetState(c); why == "" {
 			t.Errorf("%s: not seen", name)
 		}
+	}
+}
+
+// checkNetnsHasTCP: a TCP listener in the netns, held by a process outside the
+// container (here: this test), keeps CRIU's network lock.
+func checkNetnsHasTCP(t *testing.T, pid int) {
+	t.Helper()
+	if netnsHasTCP(pid) {
+		t.Fatal("fresh netns: netnsHasTCP true")
+	}
+	ln := listenIn(t, pid)
+	if !netnsHasTCP(pid) {
+		t.Error("netns with a TCP listener: netnsHasTCP false")
+	}
+	ln.Close()
+	if netnsHasTCP(pid) {
+		t.Error("listener closed: netnsHasTCP still true")
+	}
+}
+
+// listenIn opens a TCP listener on 127.0.0.1 inside pid's network namespace.
+func listenIn(t *testing.T, pid int) net.Listener {
+	t.Helper()
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := netns.GetFromPid(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		t.Fatal(err)
+	}
+	ln, lerr := net.Listen("tcp", "127.0.0.1:0")
+	if err := netns.Set(orig); err != nil {
+		t.Fatal(err) // this thread must not go back to the pool in the other netns
+	}
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	return ln
+}
+
+func TestSockstatInuse(t *testing.T) {
+	const v4 = "sockets: used 3\nTCP: inuse 2 orphan 0 tw 1 alloc 4 mem 1\nUDP: inuse 1 mem 0\n"
+	if n, ok := sockstatInuse(v4, "TCP:"); !ok || n != 2 {
+		t.Errorf("TCP inuse = %d, %v; want 2", n, ok)
+	}
+	if n, ok := sockstatInuse("TCP6: inuse 0\nUDP6: inuse 0\n", "TCP6:"); !ok || n != 0 {
+		t.Errorf("TCP6 inuse = %d, %v; want 0", n, ok)
+	}
+	if _, ok := sockstatInuse("UDP: inuse 1\n", "TCP:"); ok {
+		t.Error("no TCP line: ok")
 	}
 }

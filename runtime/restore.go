@@ -73,6 +73,10 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		return -1, err
 	}
 	restoreNetns(&o) // netns.go
+	masked, err := restoreMasked(o.Criu.ImagesDirectory) // masked.go
+	if err != nil {
+		return -1, err
+	}
 	if err := replaceCreated(); err != nil {
 		return -1, fmt.Errorf("replace created container %s: %w", id, err)
 	}
@@ -93,8 +97,10 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
 		// On a stall, the half-restored processes die with CRIU (halfrestore.go).
 		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
-		r.Criu.UseConfig(r.Dir, r.Criu.YardFits(o.Criu.ImagesDirectory)) // the host's cgroup yard
-		defer r.Criu.UseConfig(r.Dir, false)
+		// The host's cgroup yard; the network lock is the one of the dump (CRIU
+		// takes it from inventory.img).
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked})
+		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
 			return c.Restore(p, &o.Criu)
 		}, killRestored)
