@@ -40,32 +40,7 @@ func (m *mdWriter) findings(want map[string]bool) {
 				fmtMs(pm("restore", "mycr", "CRIU restore")), fmtMs(pm("restore", "runc", "CRIU restore")))
 		}
 		m.netnsFindings(add)
-		kd := pm("checkpoint", "mycr", "log: kernel feature probe (no kdat cache)")
-		kr := pm("restore", "mycr", "log: kernel feature probe (no kdat cache)")
-		if ok(kd, kr) {
-			where := "`/run` is not a tmpfs on this machine"
-			if m.res.Machine["run_tmpfs"] == "yes" {
-				where = "the cache was not used"
-			}
-			add("**Every CRIU run re-probes the kernel: %s ms per checkpoint and %s ms per restore, for every runtime.** CRIU keeps its kernel-feature "+
-				"cache in `/run/criu.kdat` only if `/run` is a tmpfs (\"Can't keep kdat cache on non-tempfs\"); %s, so each dump and restore starts with the "+
-				"full probe. On a usual host (systemd, `/run` on tmpfs) this time disappears for all runtimes alike.", fmtMs(kd), fmtMs(kr), where)
-		}
-		tc := pm("checkpoint", "mycr", tarG)
-		if ok(tc) && tc > 0 {
-			add("**CRIU archives every tmpfs of the container with `tar | gzip`: %s ms of each mycr checkpoint** "+
-				"(`/dev`, `/dev/shm`, `/sys/fs/cgroup` and the masking tmpfs on `/proc/acpi` and `/sys/firmware`). "+
-				"Most of that content is made by the runtime itself (device nodes, mount-point directories, empty masking mounts); letting the runtime recreate "+
-				"those mounts instead of archiving them could save this time for mycr and runc alike.", fmtMs(tc))
-		}
-		vc, vr := pm("checkpoint", "mycr", "CRIU version call(s)"), pm("restore", "mycr", "CRIU version call(s)")
-		lc := m.findPhase("checkpoint", "mycr")
-		if ok(vc, vr) && lc != nil {
-			add("**CRIU is started %.0f times per checkpoint and %.0f per restore, by mycr as by runc** (libcontainer asks `criu swrk` for its VERSION before "+
-				"every operation, then starts `criu swrk` again for it): the extra start costs %s ms at checkpoint and %s ms at restore. mycr caches the CRIU "+
-				"version itself, but libcontainer's `Container` keeps its own (unexported) version field and asks again in each process.",
-				medianInts(lc.Counts["criu launches"]), medianInts(m.findPhase("restore", "mycr").Counts["criu launches"]), fmtMs(vc), fmtMs(vr))
-		}
+		m.criuFindings(add)
 		fr, fm := pm("checkpoint (busy)", "runc", "log: cgroup freezer wait"), pm("checkpoint (busy)", "mycr", "log: cgroup freezer wait")
 		bm, br := med(m.s("cr-busy", "checkpoint", "mycr")), med(m.s("cr-busy", "checkpoint", "runc"))
 		if ok(fr, fm, bm, br) {

@@ -28,7 +28,9 @@ func (m *mdWriter) netnsFindings(add func(string, ...any)) {
 	rr, rs := m.s("cr-idle", "restore", "runc"), m.s("cr-idle", "restore", "runc + network-lock skip")
 	if ok(itM, itR, itS) && rr.ok() && rs.ok() {
 		add("**CRIU's network lock at restore: runc's restore spends %s ms running iptables programs (`iptables-restore`, `ip6tables-restore` and their -legacy variants, each a fresh process), mycr's %s ms.** "+
-			"With `network-lock skip` in a CRIU config file (annotation `org.criu.config`) runc's drops to %s ms and its restore from %s to %s ms.",
+			"With `network-lock skip` in a CRIU config file (annotation `org.criu.config`) runc's drops to %s ms and its restore from %s to %s ms. "+
+			"mycr locks with nftables inside CRIU, and not at all when the container's network namespace holds only loopback and no TCP socket "+
+			"(nothing there to guard; CRIU restores with the dump's method, so the restore skips the nftables unlock too).",
 			fmtMs(itR), fmtMs(itM), fmtMs(itS), fmtMs(rr.med()), fmtMs(rs.med()))
 	}
 	if a, c := m.res.find("mem", "checkpoint", "mycr", 64, "disk"), m.res.find("mem", "checkpoint", "criu", 64, "disk"); a.ok() && c.ok() && a.med() < c.med() && ipM == 0 && ipC > 0 {

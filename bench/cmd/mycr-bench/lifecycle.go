@@ -30,7 +30,7 @@ func (b *Bench) traced(fn func() (Result, error)) (Result, []procEvent, error) {
 func (b *Bench) lifecycle() error {
 	pidDir := filepath.Join(b.Work, "pids")
 	os.MkdirAll(pidDir, 0o755)
-	for i := -1; i < b.Runs; i++ { // round -1 warms caches and is not recorded
+	for i := -1; i < b.LifeRuns; i++ { // round -1 warms caches and is not recorded
 		for _, r := range rotate(b.peers, i+1) {
 			id := r.id(fmt.Sprintf("t%d", i+1))
 			res, evs, err := b.traced(func() (Result, error) { return r.runTrue(b.bTrue, id) })

@@ -33,6 +33,7 @@ type Bench struct {
 	Out        string
 	Work       string
 	Runs       int
+	LifeRuns   int
 	MemRuns    int
 	BigRuns    int
 	MemSizes   []int
@@ -70,7 +71,8 @@ func main() {
 	var sections, memSizes, migSizes, arcSizes, mycrBin, runcBin, crunBin, criuBin string
 	flag.StringVar(&b.Out, "out", "docs", "directory that receives benchmarks.md and bench/ (json, png)")
 	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,archive", "sections to run")
-	flag.IntVar(&b.Runs, "runs", 10, "runs per runtime for lifecycle and checkpoint/restore cases")
+	flag.IntVar(&b.Runs, "runs", 10, "runs per runtime for the checkpoint/restore cases")
+	flag.IntVar(&b.LifeRuns, "lifecycle-runs", 40, "runs per runtime for the lifecycle cases (~30 ms each, and noisy)")
 	flag.IntVar(&b.MemRuns, "mem-runs", 5, "runs per runtime for the memory cases up to 1 GiB")
 	flag.IntVar(&b.BigRuns, "big-runs", 5, "runs per runtime for the memory cases above 1 GiB")
 	flag.StringVar(&memSizes, "mem-sizes", "64,256,1024,4096", "touched memory sizes in MiB")
@@ -270,6 +272,7 @@ func (b *Bench) setup(mycrBin, runcBin, crunBin, criuBin string) error {
 	b.criu = &bareCriu{Bin: criuBin, Env: peerEnv, Runc: runcRoot2, Work: b.Work}
 
 	b.res.Settings["runs"] = fmt.Sprint(b.Runs)
+	b.res.Settings["lifecycle_runs"] = fmt.Sprint(b.LifeRuns)
 	b.res.Settings["mem_runs"] = fmt.Sprintf("%d (sizes ≤ 1 GiB), %d (larger)", b.MemRuns, b.BigRuns)
 	b.res.Settings["jvm_runs"] = fmt.Sprint(b.JVMRuns)
 	b.res.Settings["mem_runc_max"] = fmt.Sprint(b.MemRuncMax)
@@ -291,7 +294,20 @@ func (b *Bench) setup(mycrBin, runcBin, crunBin, criuBin string) error {
 	}
 	b.versions(criuBin)
 	b.machine()
+	b.criuState()
 	return nil
+}
+
+// criuState runs `mycr check` once before anything is measured: like mycr's
+// first checkpoint or restore on a host, it gives CRIU a tmpfs for its cache of
+// kernel probes (/run/criu), which every runtime then uses alike.
+func (b *Bench) criuState() {
+	res, _ := b.mycr.exec(true, "check")
+	for _, l := range strings.Split(res.Output, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && strings.Contains(l, "kernel probe cache:") {
+			b.res.Machine["kdat"] = f[0] + ": " + strings.TrimSpace(l[strings.Index(l, "cache:")+len("cache:"):])
+		}
+	}
 }
 
 func lastFeatureLine(s string) string {

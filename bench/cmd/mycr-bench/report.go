@@ -162,8 +162,15 @@ func (m *mdWriter) machine() {
 	m.p("| CRIU | %s, the same binary for every runtime |", r.Versions["criu"])
 	m.p("| CRIU environment | %s |", r.Settings["criu_env"])
 	m.p("| others | %s · %s · %s · bench built with %s |", r.Versions["java"], r.Versions["busybox"], r.Versions["gnuplot"], r.Versions["go"])
-	m.p("| runs | %s per case for lifecycle and checkpoint/restore (plus one warm-up round, not counted); memory and archive: %s; JVM: %s; migration: %s per mode and size |",
-		r.Settings["runs"], r.Settings["mem_runs"], r.Settings["jvm_runs"], r.Settings["migrate_runs"])
+	if k := mc["kdat"]; k != "" {
+		m.p("| CRIU kernel-probe cache | %s |", k)
+	}
+	life := r.Settings["lifecycle_runs"]
+	if life == "" {
+		life = r.Settings["runs"] // results of earlier benches
+	}
+	m.p("| runs | lifecycle: %s per case, checkpoint/restore: %s (each plus one warm-up round, not counted); memory and archive: %s; JVM: %s; migration: %s per mode and size |",
+		life, r.Settings["runs"], r.Settings["mem_runs"], r.Settings["jvm_runs"], r.Settings["migrate_runs"])
 	var secs []string
 	for _, k := range []string{"lifecycle", "cr", "mem", "jvm", "migrate", "archive"} {
 		if v, ok := r.Sections[k]; ok {
