@@ -73,7 +73,7 @@ func main() {
 	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,archive", "sections to run")
 	flag.IntVar(&b.Runs, "runs", 10, "runs per runtime for the checkpoint/restore cases")
 	flag.IntVar(&b.LifeRuns, "lifecycle-runs", 40, "runs per runtime for the lifecycle cases (~30 ms each, and noisy)")
-	flag.IntVar(&b.MemRuns, "mem-runs", 5, "runs per runtime for the memory cases up to 1 GiB")
+	flag.IntVar(&b.MemRuns, "mem-runs", 7, "runs per runtime for the memory cases up to 1 GiB")
 	flag.IntVar(&b.BigRuns, "big-runs", 5, "runs per runtime for the memory cases above 1 GiB")
 	flag.StringVar(&memSizes, "mem-sizes", "64,256,1024,4096", "touched memory sizes in MiB")
 	flag.StringVar(&migSizes, "migrate-sizes", "256,1024,4096", "touched memory sizes (MiB) of the migrated containers")

@@ -147,6 +147,7 @@ func (b *Bench) memCycle(size int, fs, dir, bundle, who string, r *rt, i int) {
 	}
 	_ = waitOrphan(pid, time.Minute)
 	ck.add(res.Ms())
+	ck.addCriu(filepath.Join(img, "dump.log"))
 	ck.addBytes(imageBytes(img))
 	syncDisk(fs)
 	b.warmMemory(size + 64)
@@ -165,6 +166,7 @@ func (b *Bench) memCycle(size int, fs, dir, bundle, who string, r *rt, i int) {
 		rs.fail(err)
 	} else {
 		rs.add(res.Ms())
+		rs.addCriu(filepath.Join(img, "restore.log"))
 	}
 	starter.remove(id, pid2)
 }

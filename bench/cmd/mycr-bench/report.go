@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,8 +133,9 @@ func (m *mdWriter) summary(want map[string]bool) {
 				}
 			}
 			if worstTxt != "" {
-				m.p("| memory %s: mycr over bare criu ≤ 5 %% or ≤ 30 ms, every size | worst case %s | %s |", op, worstTxt, mark(allOK))
+				m.p("| memory %s: mycr over bare criu ≤ 5 %% or ≤ 30 ms, every size | wall time, worst case %s | %s |", op, worstTxt, mark(allOK))
 			}
+			m.outsideCriuRow(op)
 		}
 	}
 	if want["jvm"] {
@@ -192,4 +194,27 @@ func (m *mdWriter) machine() {
 		}
 	}
 	m.p("")
+}
+
+// outsideCriuRow: the memory target on the runtime's own time around CRIU
+// (wall minus CRIU's log time), which the VM's memory-fault noise does not reach.
+func (m *mdWriter) outsideCriuRow(op string) {
+	worst, worstTxt, allOK := math.Inf(-1), "", true
+	for _, fs := range []string{"tmpfs", "disk"} {
+		for _, size := range m.b.MemSizes {
+			a, c := m.res.find("mem", op, "mycr", size, fs), m.res.find("mem", op, "criu", size, fs)
+			oa, oc := a.outsideCriu(), c.outsideCriu()
+			if !ok(oa, oc) {
+				continue
+			}
+			d := oa - oc
+			allOK = allOK && (d <= 30 || d/c.med() <= 0.05)
+			if d > worst {
+				worst, worstTxt = d, fmt.Sprintf("%d MiB %s: %s vs %s ms (%+.0f ms)", size, fs, fmtMs(oa), fmtMs(oc), d)
+			}
+		}
+	}
+	if worstTxt != "" {
+		m.p("|  | outside CRIU (the runtime's own work, see section 3), worst case %s | %s |", worstTxt, mark(allOK))
+	}
 }

@@ -53,6 +53,7 @@ func (m *mdWriter) memory() {
 		}
 		m.p("")
 	}
+	m.memOutsideCriu()
 	if gib, ok := m.res.Facts["page_reporting_gib"]; ok {
 		m.p("During this section the guest handed %s GiB of freed memory back to the host (virtio-balloon free", gib)
 		m.p("page reporting); memory touched again after that is several times slower to fault in. To keep that")
@@ -113,4 +114,62 @@ func (m *mdWriter) memPlot() string {
 	}
 	sb.WriteString("unset multiplot\n")
 	return m.plotSized("memory-scaling.png", sb.String(), 1100, 800)
+}
+
+// memOutsideCriu: per run, wall time minus the time CRIU's own log spans.
+func (m *mdWriter) memOutsideCriu() {
+	rows := []string{}
+	for _, fs := range []string{"tmpfs", "disk"} {
+		for _, size := range m.b.MemSizes {
+			line := fmt.Sprintf("| %d | %s |", size, fs)
+			have := false
+			for _, op := range []string{"checkpoint", "restore"} {
+				for _, who := range []string{"mycr", "criu"} {
+					v := m.res.find("mem", op, who, size, fs).outsideCriu()
+					line += " " + fmtMsOr(v) + " |"
+					have = have || ok(v)
+				}
+				line += " " + fmtMsOr(median(nonNeg(m.res.find("mem", op, "mycr", size, fs)))) + " / " +
+					fmtMsOr(median(nonNeg(m.res.find("mem", op, "criu", size, fs)))) + " |"
+			}
+			if have {
+				rows = append(rows, line)
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.p("**Outside CRIU.** Each run's wall time minus the time CRIU's own log spans (median ms): what the runtime adds")
+	m.p("around CRIU (its start-up, preparation, clean-up; for bare criu, the criu process's own start and exit).")
+	m.p("The memory-fault noise of this VM lands inside CRIU, for every runtime alike, so this is the runtime's")
+	m.p("overhead without it; the last columns are CRIU's own time (median) in mycr's runs and in bare criu's.")
+	m.p("")
+	m.p("| MiB | images on | mycr checkpoint | criu dump | CRIU's time, mycr / criu | mycr restore | criu restore | CRIU's time, mycr / criu |")
+	m.p("|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		m.p("%s", r)
+	}
+	m.p("")
+}
+
+// nonNeg is a series' CRIU times that were read (-1: log unreadable).
+func nonNeg(s *Series) []float64 {
+	var out []float64
+	if s == nil {
+		return nil
+	}
+	for _, v := range s.CriuMs {
+		if v >= 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func fmtMsOr(v float64) string {
+	if v != v {
+		return "–"
+	}
+	return fmtMs(v)
 }

@@ -17,7 +17,10 @@ type Series struct {
 	FS      string    `json:"fs,omitempty"`
 	Ms      []float64 `json:"ms"`
 	Bytes   []int64   `json:"bytes,omitempty"`
-	Errors  []string  `json:"errors,omitempty"`
+	// CriuMs: per run, the time CRIU itself took by its own log (memory
+	// section), so that Ms - CriuMs is the runtime's own work around it.
+	CriuMs []float64 `json:"criu_ms,omitempty"`
+	Errors []string  `json:"errors,omitempty"`
 }
 
 type Results struct {
@@ -67,9 +70,36 @@ func (r *Results) lookup(group, op, who string, size int, fs string) *Series {
 	return nil
 }
 
-func (s *Series) add(ms float64)           { s.Ms = append(s.Ms, ms) }
-func (s *Series) fail(err error)           { s.Errors = append(s.Errors, err.Error()) }
-func (s *Series) addBytes(n int64)         { s.Bytes = append(s.Bytes, n) }
+func (s *Series) add(ms float64)   { s.Ms = append(s.Ms, ms) }
+func (s *Series) fail(err error)   { s.Errors = append(s.Errors, err.Error()) }
+func (s *Series) addBytes(n int64) { s.Bytes = append(s.Bytes, n) }
+
+// addCriu records CRIU's own time of the run just added (-1 if its log is
+// unreadable: JSON has no NaN).
+func (s *Series) addCriu(logPath string) {
+	v := -1.0
+	if t, ok := criuLogPhases(logPath, "")["total"]; ok {
+		v = t
+	}
+	s.CriuMs = append(s.CriuMs, v)
+}
+
+// outsideCriu is the median of the runs' wall time minus CRIU's own time.
+func (s *Series) outsideCriu() float64 {
+	if !s.ok() || len(s.CriuMs) != len(s.Ms) {
+		return math.NaN()
+	}
+	var d []float64
+	for i, c := range s.CriuMs {
+		if c >= 0 {
+			d = append(d, s.Ms[i]-c)
+		}
+	}
+	if len(d) == 0 {
+		return math.NaN()
+	}
+	return median(d)
+}
 func (s *Series) ok() bool                 { return s != nil && len(s.Ms) > 0 }
 func (s *Series) med() float64             { return median(s.Ms) }
 func (s *Series) medBytes() float64        { return medianInt(s.Bytes) }
