@@ -19,7 +19,7 @@ import (
 // process exited.
 type reaper struct {
 	signals chan os.Signal
-	caught  chan struct{} // closed once every signal is caught
+	caught  chan struct{} // closed once earlySignals are caught
 }
 
 // catching is the one signal.Notify of this process (see CatchSignals).
@@ -30,19 +30,28 @@ var catching struct {
 }
 
 // CatchSignals starts catching every signal, in the background: signal.Notify
-// makes a round trip to the Go runtime's signal thread for each of ~65 signals
-// (0.4-2 ms here), which a caller can overlap with creating the container.
+// makes a round trip to the Go runtime's signal thread for each signal (all
+// ~65: 1-2 ms here). Waiting for all before the process starts put that time
+// on every foreground run's critical path; the process can start once the
+// signals that matter then are caught (SIGCHLD, else its exit could be missed,
+// and what terminals and service managers send), and the rest, forwarded as
+// runc forwards every signal, follow while it runs.
 // A signal caught before the process exists is forwarded to it once it starts.
 func CatchSignals() {
 	catching.once.Do(func() {
 		catching.signals = make(chan os.Signal, 2048)
 		catching.caught = make(chan struct{})
 		go func() {
-			signal.Notify(catching.signals)
+			signal.Notify(catching.signals, earlySignals...)
 			close(catching.caught)
+			signal.Notify(catching.signals)
 		}()
 	})
 }
+
+// earlySignals are caught before the container's process starts.
+var earlySignals = []os.Signal{unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
 // newReaper catches signals (unless CatchSignals already does); waitCaught
 // must return before the process starts, so none is lost.

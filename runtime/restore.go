@@ -72,7 +72,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := checkRestorable(o.Criu.ImagesDirectory, o.Create.Spec, r.criuVersion()); err != nil {
 		return -1, err
 	}
-	restoreNetns(&o) // netns.go
+	restoreNetns(&o)                                     // netns.go
 	masked, err := restoreMasked(o.Criu.ImagesDirectory) // masked.go
 	if err != nil {
 		return -1, err
