@@ -100,6 +100,7 @@ func runProcess(c *libcontainer.Container, p *libcontainer.Process, act Action, 
 	if detach {
 		return 0, nil
 	}
+	catchRest()
 	status, err := reaper.wait(p)
 	if err != nil {
 		kill(p)

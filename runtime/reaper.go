@@ -25,17 +25,16 @@ type reaper struct {
 // catching is the one signal.Notify of this process (see CatchSignals).
 var catching struct {
 	once    sync.Once
+	rest    sync.Once
 	signals chan os.Signal
 	caught  chan struct{}
 }
 
-// CatchSignals starts catching every signal, in the background: signal.Notify
-// makes a round trip to the Go runtime's signal thread for each signal (all
-// ~65: 1-2 ms here). Waiting for all before the process starts put that time
-// on every foreground run's critical path; the process can start once the
-// signals that matter then are caught (SIGCHLD, else its exit could be missed,
-// and what terminals and service managers send), and the rest, forwarded as
-// runc forwards every signal, follow while it runs.
+// CatchSignals starts catching, in the background, the signals that matter
+// before the container's process starts: SIGCHLD (else its exit could be
+// missed) and what terminals and service managers send. signal.Notify makes a
+// round trip to the Go runtime's signal thread for each signal; all ~65 cost
+// 1-2 ms here, which is why the rest waits for catchRest.
 // A signal caught before the process exists is forwarded to it once it starts.
 func CatchSignals() {
 	catching.once.Do(func() {
@@ -44,9 +43,14 @@ func CatchSignals() {
 		go func() {
 			signal.Notify(catching.signals, earlySignals...)
 			close(catching.caught)
-			signal.Notify(catching.signals)
 		}()
 	})
+}
+
+// catchRest catches every other signal too, as runc forwards every signal,
+// once the process runs: off the path of a short container's start and exit.
+func catchRest() {
+	catching.rest.Do(func() { go signal.Notify(catching.signals) })
 }
 
 // earlySignals are caught before the container's process starts.
