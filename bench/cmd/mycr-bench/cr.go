@@ -283,12 +283,12 @@ func criuLogPhases(path, op string) map[string]float64 {
 		return -1
 	}
 	out := map[string]float64{"total": lines[len(lines)-1].t}
-	if a, z := find("kdat", 0), find("files stat: fs/nr_open", 0); a >= 0 && z > a {
-		out["kernel feature probe (no kdat cache)"] = lines[z].t - lines[a].t
-		if strings.Contains(lines[a].s, "Loaded kdat cache") {
-			delete(out, "kernel feature probe (no kdat cache)")
+	if a := find("Loaded kdat cache", 0); a >= 0 {
+		if z := find("cpu:", a); z > a { // the probes the cache does not cover end before CRIU reads the CPU's features
 			out["kernel feature probe (kdat cache)"] = lines[z].t - lines[a].t
 		}
+	} else if a, z := find("kdat", 0), find("files stat: fs/nr_open", 0); a >= 0 && z > a {
+		out["kernel feature probe (no kdat cache)"] = lines[z].t - lines[a].t
 	}
 	if strings.HasPrefix(op, "checkpoint") {
 		if a, z := find("Dumping processes (pid", 0), find("Seized task", 0); a >= 0 && z > a {
