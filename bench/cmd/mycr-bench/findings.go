@@ -68,18 +68,12 @@ func (m *mdWriter) findings(want map[string]bool) {
 	}
 	if want["mem"] {
 		var worst []string
-		for _, fs := range []string{"tmpfs", "disk"} {
-			for _, size := range m.b.MemSizes {
-				for _, op := range []string{"checkpoint", "restore"} {
-					a, c := m.res.find("mem", op, "mycr", size, fs), m.res.find("mem", op, "criu", size, fs)
-					if a.ok() && c.ok() {
-						d := a.med() - c.med()
-						if d > 30 && d/c.med() > 0.05 {
-							worst = append(worst, fmt.Sprintf("%s %d MiB on %s %+.0f ms (%+.0f %%)", op, size, fs, d, d/c.med()*100))
-						}
-					}
+		for _, op := range []string{"checkpoint", "restore"} {
+			m.memPairs(op, func(fs string, size int, a, c *Series) {
+				if d := a.med() - c.med(); d > 30 && d/c.med() > 0.05 {
+					worst = append(worst, fmt.Sprintf("%s %d MiB on %s %+.0f ms (%+.0f %%)", op, size, fs, d, d/c.med()*100))
 				}
-			}
+			})
 		}
 		if len(worst) == 0 {
 			add("**Memory scaling: mycr stays within 5 %% or 30 ms of bare criu at every size** (tables in section 3).")

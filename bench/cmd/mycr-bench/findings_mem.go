@@ -6,16 +6,13 @@ import "fmt"
 // the same noise shows up on both sides.
 func (m *mdWriter) memBelow() string {
 	best, txt := 0.0, ""
-	for _, fs := range []string{"tmpfs", "disk"} {
-		for _, size := range m.b.MemSizes {
-			for _, op := range []string{"checkpoint", "restore"} {
-				a, c := m.res.find("mem", op, "mycr", size, fs), m.res.find("mem", op, "criu", size, fs)
-				if a.ok() && c.ok() && a.med()/c.med()-1 < best {
-					best = a.med()/c.med() - 1
-					txt = fmt.Sprintf("In the same run mycr's median is also %.0f %% *below* bare criu's (%s %d MiB on %s).", -best*100, op, size, fs)
-				}
+	for _, op := range []string{"checkpoint", "restore"} {
+		m.memPairs(op, func(fs string, size int, a, c *Series) {
+			if a.med()/c.med()-1 < best {
+				best = a.med()/c.med() - 1
+				txt = fmt.Sprintf("In the same run mycr's median is also %.0f %% *below* bare criu's (%s %d MiB on %s).", -best*100, op, size, fs)
 			}
-		}
+		})
 	}
 	return txt
 }
@@ -24,16 +21,12 @@ func (m *mdWriter) memBelow() string {
 // noise does not reach.
 func (m *mdWriter) memOutsideFinding(add func(string, ...any)) {
 	lo, hi := 1e9, -1e9
-	for _, fs := range []string{"tmpfs", "disk"} {
-		for _, size := range m.b.MemSizes {
-			for _, op := range []string{"checkpoint", "restore"} {
-				oa := m.res.find("mem", op, "mycr", size, fs).outsideCriu()
-				oc := m.res.find("mem", op, "criu", size, fs).outsideCriu()
-				if ok(oa, oc) {
-					lo, hi = min(lo, oa-oc), max(hi, oa-oc)
-				}
+	for _, op := range []string{"checkpoint", "restore"} {
+		m.memPairs(op, func(_ string, _ int, a, c *Series) {
+			if oa, oc := a.outsideCriu(), c.outsideCriu(); ok(oa, oc) {
+				lo, hi = min(lo, oa-oc), max(hi, oa-oc)
 			}
-		}
+		})
 	}
 	if hi < lo {
 		return

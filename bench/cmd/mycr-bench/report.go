@@ -117,21 +117,14 @@ func (m *mdWriter) summary(want map[string]bool) {
 		for _, op := range []string{"checkpoint", "restore"} {
 			worst, worstTxt := -1.0, ""
 			allOK := true
-			for _, fs := range []string{"tmpfs", "disk"} {
-				for _, size := range m.b.MemSizes {
-					a, c := m.res.find("mem", op, "mycr", size, fs), m.res.find("mem", op, "criu", size, fs)
-					if !a.ok() || !c.ok() {
-						continue
-					}
-					d := a.med() - c.med()
-					rel := d / c.med()
-					ok := rel <= 0.05 || d <= 30
-					allOK = allOK && ok
-					if rel > worst {
-						worst, worstTxt = rel, fmt.Sprintf("%d MiB %s: %s vs %s ms (%+.0f ms, %+.0f %%)", size, fs, fmtMs(a.med()), fmtMs(c.med()), d, rel*100)
-					}
+			m.memPairs(op, func(fs string, size int, a, c *Series) {
+				d := a.med() - c.med()
+				rel := d / c.med()
+				allOK = allOK && (rel <= 0.05 || d <= 30)
+				if rel > worst {
+					worst, worstTxt = rel, fmt.Sprintf("%d MiB %s: %s vs %s ms (%+.0f ms, %+.0f %%)", size, fs, fmtMs(a.med()), fmtMs(c.med()), d, rel*100)
 				}
-			}
+			})
 			if worstTxt != "" {
 				m.p("| memory %s: mycr over bare criu ≤ 5 %% or ≤ 30 ms, every size | wall time, worst case %s | %s |", op, worstTxt, mark(allOK))
 			}
@@ -200,20 +193,17 @@ func (m *mdWriter) machine() {
 // (wall minus CRIU's log time), which the VM's memory-fault noise does not reach.
 func (m *mdWriter) outsideCriuRow(op string) {
 	worst, worstTxt, allOK := math.Inf(-1), "", true
-	for _, fs := range []string{"tmpfs", "disk"} {
-		for _, size := range m.b.MemSizes {
-			a, c := m.res.find("mem", op, "mycr", size, fs), m.res.find("mem", op, "criu", size, fs)
-			oa, oc := a.outsideCriu(), c.outsideCriu()
-			if !ok(oa, oc) {
-				continue
-			}
-			d := oa - oc
-			allOK = allOK && (d <= 30 || d/c.med() <= 0.05)
-			if d > worst {
-				worst, worstTxt = d, fmt.Sprintf("%d MiB %s: %s vs %s ms (%+.0f ms)", size, fs, fmtMs(oa), fmtMs(oc), d)
-			}
+	m.memPairs(op, func(fs string, size int, a, c *Series) {
+		oa, oc := a.outsideCriu(), c.outsideCriu()
+		if !ok(oa, oc) {
+			return
 		}
-	}
+		d := oa - oc
+		allOK = allOK && (d <= 30 || d/c.med() <= 0.05)
+		if d > worst {
+			worst, worstTxt = d, fmt.Sprintf("%d MiB %s: %s vs %s ms (%+.0f ms)", size, fs, fmtMs(oa), fmtMs(oc), d)
+		}
+	})
 	if worstTxt != "" {
 		m.p("|  | outside CRIU (the runtime's own work, see section 3), worst case %s | %s |", worstTxt, mark(allOK))
 	}

@@ -173,3 +173,16 @@ func fmtMsOr(v float64) string {
 	}
 	return fmtMs(v)
 }
+
+// memPairs calls fn for every memory cell of op (images on tmpfs, then disk;
+// each size) where both mycr and bare criu have samples.
+func (m *mdWriter) memPairs(op string, fn func(fs string, size int, mycr, criu *Series)) {
+	for _, fs := range []string{"tmpfs", "disk"} {
+		for _, size := range m.b.MemSizes {
+			a, c := m.res.find("mem", op, "mycr", size, fs), m.res.find("mem", op, "criu", size, fs)
+			if a.ok() && c.ok() {
+				fn(fs, size, a, c)
+			}
+		}
+	}
+}
