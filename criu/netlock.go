@@ -1,7 +1,6 @@
 package criu
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -102,13 +101,9 @@ func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 		return
 	}
 	conf := filepath.Join(stateDir, name+".conf")
-	want := []byte(strings.Join(lines, "\n") + "\n")
-	// Every checkpoint and restore comes here: rewrite only what changed.
-	if have, err := os.ReadFile(conf); err == nil && bytes.Equal(have, want) {
-		_ = os.Setenv(EnvConfigFile, conf)
-		return
-	}
-	if err := writeFileAtomic(conf, want); err != nil {
+	// Every checkpoint and restore comes here: writeFileAtomic leaves an
+	// unchanged file alone.
+	if err := writeFileAtomic(conf, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
 		logrus.Debugf("cannot write %s, CRIU runs with its defaults: %v", conf, err)
 		return
 	}
