@@ -38,6 +38,7 @@ func TestPrepareProbesOnceThenUsesCache(t *testing.T) {
 		}
 	}
 
+	cleanEnv(t) // the next mycr command is a new process: no CRIU_FAULT exported by this one
 	e2, err := Prepare(state, "")
 	if err != nil || e2.Source != SourceCache || e2.HWBreakpoints != e.HWBreakpoints || e2.Fault != e.Fault {
 		t.Fatalf("second Prepare: %+v %v", e2, err)
@@ -57,12 +58,14 @@ func TestPrepareIgnoresStaleCache(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(state, cacheFile), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		cleanEnv(t) // each Prepare stands for a new mycr process
 		if e, err := Prepare(state, ""); err != nil || e.Source != SourceProbe {
 			t.Fatalf("stale cache %+v used: %+v %v", c, e, err)
 		}
 	}
 	// Garbage is ignored too.
 	os.WriteFile(filepath.Join(state, cacheFile), []byte("{not json"), 0o600)
+	cleanEnv(t)
 	if e, err := Prepare(state, ""); err != nil || e.Source != SourceProbe {
 		t.Fatalf("garbage cache: %+v %v", e, err)
 	}

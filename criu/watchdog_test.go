@@ -148,11 +148,23 @@ func TestProbeAgreesWithCRIUDump(t *testing.T) {
 			t.Fatalf("probe says breakpoints work, but the dump failed: %v", Explain(err, logPath))
 		}
 	case HWBroken:
+		// CRIU >= 4.2 probes breakpoints itself (kerndat) and, when its probe
+		// agrees, goes without them; where its probe is fooled it hangs.
+		if err == nil && criuSkippedBreakpoints(logPath) {
+			break
+		}
 		if !errors.Is(err, ErrStalled) || !StalledAtBreakpoint(logPath) {
 			t.Fatalf("probe says breakpoints are broken, but the dump did not hang at the breakpoint: %v", err)
 		}
 	}
 	t.Logf("probe %q agrees with criu dump", hw)
+}
+
+// criuSkippedBreakpoints: CRIU's own probe found no working breakpoints and
+// it cured the parasite without them.
+func criuSkippedBreakpoints(logPath string) bool {
+	b, _ := os.ReadFile(logPath)
+	return strings.Contains(string(b), "Force no-breakpoints")
 }
 
 // The same stall through `criu swrk` and its RPC socket, which is how
@@ -199,6 +211,23 @@ func TestWatchKillsStalledSwrk(t *testing.T) {
 func TestWatchKillsStalledRestore(t *testing.T) {
 	bin := needCriu(t)
 	unsetEnv(t, "CRIU_FAULT")
+	// On a busy machine CRIU now and then blocks on the FIFO before it forked
+	// the task (only criu itself to kill): try again for the case under test.
+	for try := 1; ; try++ {
+		killed := stallRestoreOnce(t, bin)
+		if killed >= 2 {
+			return
+		}
+		if try == 3 {
+			t.Fatalf("in %d tries the restore never stalled inside its forked task", try)
+		}
+		t.Logf("try %d: criu stalled before it forked the task; again", try)
+	}
+}
+
+// stallRestoreOnce restores a dump whose pages image is a FIFO under Watch,
+// checks that no task of it is left, and says how many tasks Watch killed.
+func stallRestoreOnce(t *testing.T, bin string) int {
 	dir := t.TempDir()
 	helper := startHelper(t, "sleep")
 	pid := helper.Process.Pid
@@ -220,8 +249,8 @@ func TestWatchKillsStalledRestore(t *testing.T) {
 		return exec.Command(bin, "restore", "-D", dir, "-o", "restore.log", "-v4").Run()
 	})
 	var se *StallError
-	if !errors.As(err, &se) || len(se.Killed) < 2 {
-		t.Fatalf("want criu and its half-restored child killed, got %v", err)
+	if !errors.As(err, &se) || len(se.Killed) == 0 {
+		t.Fatalf("want criu killed by the watchdog, got %v", err)
 	}
 	t.Logf("%v", err)
 	deadline := time.Now().Add(3 * time.Second)
@@ -235,6 +264,7 @@ func TestWatchKillsStalledRestore(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return len(se.Killed)
 }
 
 // A run that keeps logging the same thing past maxLogSize (CRIU's restorer
