@@ -37,6 +37,10 @@ var hints = sync.OnceValue(func() []hint {
 			"a stream unix socket's peer is outside the checkpoint, which CRIU cannot save even with --ext-unix-sk: put both ends in the container or close the connection"},
 		{regexp.MustCompile(`Connected TCP socket`),
 			"an established TCP connection: checkpoint and restore with --tcp-established"},
+		// A dump to --page-server ADDR nobody listens on (CRIU then fails on
+		// "Unable to detach"). Provoked by integration/pageserver_test.go.
+		{regexp.MustCompile(`^Can't connect to server (\S+)`),
+			"cannot connect to the page server at $1: start `criu page-server` there (it serves one dump, then exits) or correct --page-server"},
 		{regexp.MustCompile(`No space left on device`),
 			"a filesystem is full (usually the image directory): free space or use another --image-path, then retry"},
 		{regexp.MustCompile(`Can't fork for \d+: File exists`),
@@ -78,8 +82,12 @@ var (
 
 // aftermath are Error lines CRIU writes after the cause, whatever the cause:
 // its verdict, and the cgroup daemon that lost its peer when the restore
-// failed. They are quoted only when the log has nothing else.
-var aftermath = lazyRegexp(`^Error \(.*\): (Restoring|Dumping) FAILED|cgroupd: recv req error`)
+// failed, and compel finding gone a task CRIU had already let go of. They are
+// quoted only when the log has nothing else.
+var aftermath = lazyRegexp(`^Error \(.*\): (Restoring|Dumping) FAILED|cgroupd: recv req error|Unable to detach from \d+: No such process`)
+
+// infoCause are causes CRIU logs without "Error": quoted as if they had it.
+var infoCause = lazyRegexp(`^Can't connect to server `)
 
 // ExplainedError is a failed CRIU run with what its log says about it.
 type ExplainedError struct {
@@ -126,8 +134,8 @@ func Explain(err error, logPath string) error {
 	}
 	match := func(l string) {
 		for _, h := range hints() {
-			if h.re.MatchString(l) {
-				addHint(h.text)
+			if m := h.re.FindStringSubmatchIndex(l); m != nil {
+				addHint(string(h.re.ExpandString(nil, h.text, l, m))) // $1: what the line names
 			}
 		}
 	}
@@ -137,14 +145,15 @@ func Explain(err error, logPath string) error {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		l := msgPrefix().ReplaceAllString(sc.Text(), "")
+		isErr := strings.HasPrefix(l, "Error (") || infoCause().MatchString(l)
 		switch {
-		case !strings.HasPrefix(l, "Error (") || benign().MatchString(l):
+		case !isErr || benign().MatchString(l):
 		case aftermath().MatchString(l):
 			after = append(after, l)
 		case len(e.Errors) < maxErrorLines:
 			e.Errors = append(e.Errors, l)
 		}
-		if strings.HasPrefix(l, "Error") || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
+		if isErr || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
 			match(l)
 		}
 	}

@@ -265,6 +265,11 @@ func TestExplainLogLines(t *testing.T) {
 		{name: "CRIU itself", log: `(00.021406) Error (criu/sk-inet.c:201): inet: Connected TCP socket, consider using --tcp-established option.
 (00.021500) Error (criu/cr-dump.c:2111): Dumping FAILED.
 `, first: "Error (criu/sk-inet.c:201): inet: Connected TCP socket, consider using --tcp-established option.", hint: "--tcp-established"},
+		{name: "page server not listening", log: `(00.029560) Connecting to server 127.0.0.1:32989
+(00.029725) Can't connect to server 127.0.0.1:32989
+(00.029828) Error (compel/src/lib/infect.c:417): Unable to detach from 7165: No such process
+(00.029871) Error (criu/cr-dump.c:1975): Dumping FAILED.
+`, first: "Can't connect to server 127.0.0.1:32989", hint: "cannot connect to the page server at 127.0.0.1:32989:"},
 		{name: "restorer blob", log: `pie: 7: Error (criu/pie/restorer.c:1234): Unable to map vma
 (00.031501) Error (criu/cr-restore.c:2331): Restoring FAILED.
 `, first: "Error (criu/pie/restorer.c:1234): Unable to map vma"},
