@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRestoreErrorQuotesCause: a failed checkpoint prints its error first
@@ -16,14 +15,7 @@ import (
 func TestRestoreErrorQuotesCause(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	vol := e.Mkdir("vol")
-	replies := filepath.Join(vol, "replies")
-	bundle := e.NewBundle(WithNetprog(), Bind(vol, "/out"),
-		Args("/bin/netprog", "-addr", "127.0.0.1:7777", "-out", "/out/replies"))
-	id := e.ID("tcperr")
-	e.MustRun("run", "-d", "--bundle", bundle, id)
-	e.WaitStatus(id, "running", 5*time.Second)
-	waitReplies(t, replies, 3)
+	id, bundle, replies, _ := startNetprog(t, e, "tcperr")
 
 	// A failed checkpoint: one error, CRIU's line and the hint in it; the
 	// log's quote (dozens of lines) only with --debug.
