@@ -31,12 +31,9 @@ func RemapMounts(s *specs.Spec, remap map[string]string) error {
 // checkRestorable refuses, before anything is created, a checkpoint this host
 // cannot restore: another architecture, an older CRIU than the one that wrote
 // the images, a host feature the images need that is missing here (Meta.Needs),
-// bind-mount sources that do not exist here, a damaged inventory.img, or pages
-// images shorter than their pagemaps (on which CRIU would loop).
+// bind-mount sources that do not exist here, or pages images shorter than
+// their pagemaps (on which CRIU would loop).
 func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
-	if err := criu.CheckInventory(imageDir); err != nil {
-		return err
-	}
 	if err := criu.CheckPages(imageDir); err != nil {
 		return err
 	}
