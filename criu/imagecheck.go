@@ -8,8 +8,31 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/inventory"
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
 )
+
+// CheckInventory refuses a checkpoint whose inventory.img, the first image
+// CRIU reads at restore, does not decode (as inspect refuses it) or names an
+// image version CRIU does not read (1 and 2, CRTOOLS_IMAGES_V1 and V1_1):
+// checked before restore, nothing is created for a checkpoint CRIU rejects.
+func CheckInventory(dir string) (err error) {
+	im := newImages(dir)
+	defer func() {
+		recoverCorrupt(im, recover(), &err) // crit trusts what it reads
+		if err != nil {
+			err = fmt.Errorf("the checkpoint in %s is damaged: %w: restore needs an intact copy of it", dir, err)
+		}
+	}()
+	inv, err := decodeOne(im, "inventory.img", &inventory.InventoryEntry{})
+	if err != nil {
+		return err
+	}
+	if v := inv.GetImgVersion(); v != 1 && v != 2 {
+		return fmt.Errorf("inventory.img is corrupt: it says image version %d, CRIU reads 1 and 2", v)
+	}
+	return nil
+}
 
 // CheckPages refuses a checkpoint whose pages images hold fewer bytes than
 // their pagemaps say were dumped. CRIU 4.2's restorer loops forever on such an

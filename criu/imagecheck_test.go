@@ -7,6 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/inventory"
+	"google.golang.org/protobuf/proto"
 )
 
 // CheckPages passes a real dump and refuses it once its pages image is cut short.
@@ -43,5 +46,29 @@ func TestCheckPagesRealDump(t *testing.T) {
 	err = CheckPages(dir)
 	if err == nil || !strings.Contains(err.Error(), filepath.Base(pages[0])) || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("a truncated pages image: got %v", err)
+	}
+}
+
+// CheckInventory passes the fixture's inventory and refuses one CRIU would
+// reject: another image version, a truncated file, a missing one.
+func TestCheckInventory(t *testing.T) {
+	dir := fixtureDir(t)
+	if err := CheckInventory(dir); err != nil {
+		t.Fatalf("an intact inventory: %v", err)
+	}
+	inv := filepath.Join(dir, "inventory.img")
+	writeImage(t, inv, "INVENTORY", &inventory.InventoryEntry{ImgVersion: proto.Uint32(7)})
+	if err := CheckInventory(dir); err == nil || !strings.Contains(err.Error(), "image version 7") {
+		t.Errorf("image version 7: got %v", err)
+	}
+	if err := os.Truncate(inv, 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckInventory(dir); err == nil || !strings.Contains(err.Error(), "inventory.img is truncated") {
+		t.Errorf("a truncated inventory: got %v", err)
+	}
+	os.Remove(inv)
+	if err := CheckInventory(dir); err == nil || !strings.Contains(err.Error(), "inventory.img") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("no inventory: got %v", err)
 	}
 }

@@ -37,6 +37,10 @@ var hints = sync.OnceValue(func() []hint {
 			"a stream unix socket's peer is outside the checkpoint, which CRIU cannot save even with --ext-unix-sk: put both ends in the container or close the connection"},
 		{regexp.MustCompile(`Connected TCP socket`),
 			"an established TCP connection: checkpoint and restore with --tcp-established"},
+		// A dump to --page-server ADDR nobody listens on (CRIU then fails on
+		// "Unable to detach"). Provoked by integration/pageserver_test.go.
+		{regexp.MustCompile(`^Can't connect to server (\S+)`),
+			"cannot connect to the page server at $1: start `criu page-server` there (it serves one dump, then exits) or correct --page-server"},
 		{regexp.MustCompile(`No space left on device`),
 			"a filesystem is full (usually the image directory): free space or use another --image-path, then retry"},
 		{regexp.MustCompile(`Can't fork for \d+: File exists`),
@@ -48,6 +52,11 @@ var hints = sync.OnceValue(func() []hint {
 			"a socket uses MPTCP (Go >= 1.24 programs do by default), which CRIU cannot dump: run the program with GODEBUG=multipathtcp=0"},
 		{regexp.MustCompile(`mnt: Can't create a temporary directory: Read-only file system`),
 			"CRIU cannot restore into a read-only root filesystem: set root.readonly to false in config.json for containers you checkpoint"},
+		// Restore: a file the processes had open ("." is a root or working
+		// directory) has another type or mode than at checkpoint.
+		{regexp.MustCompile(`File .* has bad mode`),
+			"a file the processes had open (\".\" is their root or working directory) has other permissions than at checkpoint: " +
+				"restore onto the same, unchanged rootfs and volumes, or chmod it back to the mode CRIU expects (in octal in the error)"},
 		{regexp.MustCompile(`CRIU_FAULT out of bounds`),
 			"CRIU rejects the CRIU_FAULT in the environment: unset it, or use 130 (no hardware breakpoints)"},
 		// Texts of libcontainer's version checks and of CRIU's missing-feature
@@ -64,12 +73,21 @@ var hints = sync.OnceValue(func() []hint {
 var benign = lazyRegexp(`Can't setup RLIMIT_NOFILE`)
 
 // tsPrefix is CRIU's "(00.041452) " line prefix; msgPrefix also drops the
-// "pie: 123: " of lines the parasite or restorer blob wrote (restore errors
-// often come from there).
+// "pie: 123: " of lines the parasite or restorer blob wrote and the "     1: "
+// of lines a restored task wrote (restore errors mostly come from there).
 var (
 	tsPrefix  = lazyRegexp(`^\(\s*\d+\.\d+\)\s*`)
-	msgPrefix = lazyRegexp(`^(\(\s*\d+\.\d+\)\s*)?(pie: \d+: )?`)
+	msgPrefix = lazyRegexp(`^(\(\s*\d+\.\d+\)\s*)?(pie: )?(\d+: )?`)
 )
+
+// aftermath are Error lines CRIU writes after the cause, whatever the cause:
+// its verdict, and the cgroup daemon that lost its peer when the restore
+// failed, and compel finding gone a task CRIU had already let go of. They are
+// quoted only when the log has nothing else.
+var aftermath = lazyRegexp(`^Error \(.*\): (Restoring|Dumping) FAILED|cgroupd: recv req error|Unable to detach from \d+: No such process`)
+
+// infoCause are causes CRIU logs without "Error": quoted as if they had it.
+var infoCause = lazyRegexp(`^Can't connect to server `)
 
 // ExplainedError is a failed CRIU run with what its log says about it.
 type ExplainedError struct {
@@ -116,22 +134,31 @@ func Explain(err error, logPath string) error {
 	}
 	match := func(l string) {
 		for _, h := range hints() {
-			if h.re.MatchString(l) {
-				addHint(h.text)
+			if m := h.re.FindStringSubmatchIndex(l); m != nil {
+				addHint(string(h.re.ExpandString(nil, h.text, l, m))) // $1: what the line names
 			}
 		}
 	}
 	match(err.Error()) // libcontainer reports version problems in err itself
+	var after []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		l := msgPrefix().ReplaceAllString(sc.Text(), "")
-		if strings.HasPrefix(l, "Error (") && !benign().MatchString(l) && len(e.Errors) < maxErrorLines {
+		isErr := strings.HasPrefix(l, "Error (") || infoCause().MatchString(l)
+		switch {
+		case !isErr || benign().MatchString(l):
+		case aftermath().MatchString(l):
+			after = append(after, l)
+		case len(e.Errors) < maxErrorLines:
 			e.Errors = append(e.Errors, l)
 		}
-		if strings.HasPrefix(l, "Error") || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
+		if isErr || strings.HasPrefix(l, "Warn") { // -v4 logs are long: skip info lines
 			match(l)
 		}
+	}
+	if len(e.Errors) == 0 {
+		e.Errors = after[:min(len(after), maxErrorLines)]
 	}
 	if len(e.Errors) == 0 && len(e.Hints) == 0 {
 		if h := logNotWritten(logPath); h != "" { // logspace.go

@@ -237,3 +237,64 @@ func TestExplainFeatureHints(t *testing.T) {
 		t.Fatalf("restorer-blob error line missed: %v", err)
 	}
 }
+
+// Real lines of CRIU 4.2.1 logs: errors of CRIU itself, of the restorer blob
+// ("pie: N: ") and of a restored task ("     N: "), which restore's causes are.
+func TestExplainLogLines(t *testing.T) {
+	cases := []struct {
+		name, log, first, hint string
+	}{
+		{name: "restored task: TCP without --tcp-established", log: `(00.002037) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted
+(00.076625)      1: inet: 	Restore: family AF_INET    type SOCK_STREAM    proto IPPROTO_TCP      port 55790 state TCP_ESTABLISHED  src_addr 127.0.0.1
+(00.076635)      1: Error (criu/sk-inet.c:912): inet: Connected TCP socket in image
+(00.076650)      1: Error (criu/files.c:1221): Unable to open fd=6 id=0x8
+(00.079693) mnt: Switching to new ns to clean ghosts
+(00.080445) Error (criu/cr-restore.c:2331): Restoring FAILED.
+(00.083422) Error (criu/cgroup.c:2055): cg: cgroupd: recv req error: No such file or directory
+`, first: "Error (criu/sk-inet.c:912): inet: Connected TCP socket in image", hint: "--tcp-established"},
+		{name: "restored task: read-only root", log: `(00.024080)      1: mnt: Mounting root @ /tmp/.criu.mntns.Xb3kQ1/mnt-0000000433
+(00.024087)      1: Error (criu/mount.c:2955): mnt: Can't create a temporary directory: Read-only file system
+(00.031501) Error (criu/cr-restore.c:2331): Restoring FAILED.
+`, first: "Error (criu/mount.c:2955): mnt: Can't create a temporary directory: Read-only file system", hint: "root.readonly"},
+		{name: "restored task: bad mode", log: `(00.061120)      1: Error (criu/files-reg.c:2294): File . has bad mode 040700 (expect 040755)
+(00.061126)      1: File r/w/x checks can be skipped with the --skip-file-rwx-check option
+(00.061131)      1: Error (criu/files.c:1393): Can't open root
+(00.066100) Error (criu/cr-restore.c:1265): 21837 exited, status=1
+(00.069902) Error (criu/cr-restore.c:2331): Restoring FAILED.
+`, first: "Error (criu/files-reg.c:2294): File . has bad mode 040700 (expect 040755)", hint: "chmod it back"},
+		{name: "CRIU itself", log: `(00.021406) Error (criu/sk-inet.c:201): inet: Connected TCP socket, consider using --tcp-established option.
+(00.021500) Error (criu/cr-dump.c:2111): Dumping FAILED.
+`, first: "Error (criu/sk-inet.c:201): inet: Connected TCP socket, consider using --tcp-established option.", hint: "--tcp-established"},
+		{name: "page server not listening", log: `(00.029560) Connecting to server 127.0.0.1:32989
+(00.029725) Can't connect to server 127.0.0.1:32989
+(00.029828) Error (compel/src/lib/infect.c:417): Unable to detach from 7165: No such process
+(00.029871) Error (criu/cr-dump.c:1975): Dumping FAILED.
+`, first: "Can't connect to server 127.0.0.1:32989", hint: "cannot connect to the page server at 127.0.0.1:32989:"},
+		{name: "restorer blob", log: `pie: 7: Error (criu/pie/restorer.c:1234): Unable to map vma
+(00.031501) Error (criu/cr-restore.c:2331): Restoring FAILED.
+`, first: "Error (criu/pie/restorer.c:1234): Unable to map vma"},
+		{name: "only the verdict", log: "(00.031501) Error (criu/cr-restore.c:2331): Restoring FAILED.\n",
+			first: "Error (criu/cr-restore.c:2331): Restoring FAILED."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			logPath := filepath.Join(t.TempDir(), "restore.log")
+			if err := os.WriteFile(logPath, []byte(c.log), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var ee *ExplainedError
+			if !errors.As(Explain(errors.New("criu failed: type RESTORE errno 0"), logPath), &ee) || len(ee.Errors) == 0 {
+				t.Fatalf("no Error line quoted from\n%s", c.log)
+			}
+			if ee.Errors[0] != c.first {
+				t.Errorf("first quoted line %q, want %q (all: %q)", ee.Errors[0], c.first, ee.Errors)
+			}
+			if c.hint != "" && !strings.Contains(strings.Join(ee.Hints, "\n"), c.hint) {
+				t.Errorf("hints %q lack %q", ee.Hints, c.hint)
+			}
+			if c.first != "Error (criu/cr-restore.c:2331): Restoring FAILED." && strings.Contains(ee.Error(), "FAILED.") {
+				t.Errorf("the verdict hides the cause: %q", ee.Errors)
+			}
+		})
+	}
+}

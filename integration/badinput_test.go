@@ -163,3 +163,34 @@ func TestBadImageDir(t *testing.T) {
 		e.ExpectNoState("restore from an empty dir")
 	})
 }
+
+// TestLongIDs: an ID too long for the file names mycr makes of it is refused
+// up front, naming the limit (it failed half-way with "file name too long");
+// an ID of the limit's length runs, checkpoints and restores.
+func TestLongIDs(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	bundle := e.NewBundle()
+	long := strings.Repeat("x", 300)
+	for _, args := range [][]string{
+		{"create", "--bundle", bundle, long},
+		{"run", "-d", "--bundle", bundle, long},
+		{"restore", "-d", "--bundle", bundle, "--image-path", e.Mkdir("img"), long},
+	} {
+		r := e.MustFail(args...)
+		if !strings.Contains(r.Stderr, "at most 200 characters") || strings.Contains(r.Stderr, "too long") {
+			t.Errorf("a 300-character id: the error should name the limit of 200 characters\n%s", r)
+		}
+		e.ExpectNoState("after " + args[0] + " with a 300-character id")
+	}
+
+	c := e.StartCounter(strings.Repeat("y", 200-len(e.ID(""))))
+	if len(c.ID) != 200 {
+		t.Fatalf("the test made a %d-character id", len(c.ID))
+	}
+	img := filepath.Join(e.Dir, "image")
+	e.Checkpoint(c.ID, img)
+	before := MustCounter(t, c.Count)
+	e.RestoreDetached(c.ID, c.Bundle, img)
+	WaitCounterAbove(t, c.Count, before+2, 10*time.Second)
+}

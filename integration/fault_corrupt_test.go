@@ -225,3 +225,36 @@ func editFile(t *testing.T, path string, edit func([]byte)) {
 		t.Fatal(err)
 	}
 }
+
+// TestRestoreCorruptInventory: a damaged inventory.img (which inspect refuses)
+// is refused before restore runs CRIU: the error names the file, CRIU never
+// ran (no restore.log), nothing is left, and the intact copy restores.
+func TestRestoreCorruptInventory(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	c := e.StartCounter("inventory")
+	img := filepath.Join(e.Dir, "img")
+	e.Checkpoint(c.ID, img)
+	last := counterAtDump(t, c.Count)
+	for _, damage := range []string{"truncated", "garbage"} {
+		bad := filepath.Join(e.Dir, "bad-"+damage)
+		if out, err := exec.Command("cp", "-a", img, bad).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, out)
+		}
+		damageFile(t, filepath.Join(bad, "inventory.img"), damage)
+		if r := e.Run("inspect", bad); r.Code == 0 {
+			t.Fatalf("inspect does not notice a %s inventory.img: the test's damage is not one\n%s", damage, r)
+		}
+		id := e.ID("bad")
+		r := e.MustFail("restore", "-d", "--bundle", c.Bundle, "--image-path", bad, id)
+		t.Logf("%s inventory.img: %s", damage, r.Stderr)
+		if !strings.Contains(r.Stderr, "inventory.img") || !strings.Contains(r.Stderr, "damaged") || !strings.Contains(r.Stderr, bad) {
+			t.Errorf("restore of a %s inventory.img: the error should say the checkpoint in %s is damaged, naming inventory.img\n%s", damage, bad, r)
+		}
+		if _, err := os.Stat(filepath.Join(bad, "restore.log")); err == nil {
+			t.Errorf("restore of a %s inventory.img ran CRIU instead of refusing it first", damage)
+		}
+		e.ExpectNothingLeft(id, "refused restore of a "+damage+" inventory.img")
+	}
+	restoredCounts(t, c, last, func() { e.RestoreDetached(c.ID, c.Bundle, img) })
+}

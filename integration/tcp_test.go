@@ -16,14 +16,7 @@ import (
 func TestRestoreTCP(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	vol := e.Mkdir("vol")
-	replies := filepath.Join(vol, "replies")
-	bundle := e.NewBundle(WithNetprog(), Bind(vol, "/out"),
-		Args("/bin/netprog", "-addr", "127.0.0.1:7777", "-out", "/out/replies"))
-	id := e.ID("tcp")
-	e.MustRun("run", "-d", "--bundle", bundle, id)
-	pid := e.WaitStatus(id, "running", 5*time.Second).Pid
-	waitReplies(t, replies, 5)
+	id, bundle, replies, pid := startNetprog(t, e, "tcp")
 	probe(t, e, id)
 
 	t.Run("without-tcp-established", func(t *testing.T) {
@@ -52,6 +45,22 @@ func TestRestoreTCP(t *testing.T) {
 	expectLogSequence(t, replies)
 	probe(t, e, id)
 	expectLoUp(t, e, id)
+}
+
+// startNetprog runs the test program in a container: a listener on
+// 127.0.0.1:7777 in the container's netns and one established connection to it,
+// a reply counted in the returned file each round; it waits for 5 replies.
+func startNetprog(t *testing.T, e *Env, name string) (id, bundle, replies string, pid int) {
+	t.Helper()
+	vol := e.Mkdir("vol")
+	replies = filepath.Join(vol, "replies")
+	bundle = e.NewBundle(WithNetprog(), Bind(vol, "/out"),
+		Args("/bin/netprog", "-addr", "127.0.0.1:7777", "-out", "/out/replies"))
+	id = e.ID(name)
+	e.MustRun("run", "-d", "--bundle", bundle, id)
+	pid = e.WaitStatus(id, "running", 5*time.Second).Pid
+	waitReplies(t, replies, 5)
+	return id, bundle, replies, pid
 }
 
 // probe connects to the listener from inside the container (exec).

@@ -139,6 +139,9 @@ func checkImageDir(o *libcontainer.CriuOpts) error {
 	if _, err := os.Stat(filepath.Join(abs, "inventory.img")); err != nil {
 		return fmt.Errorf("image path %s holds no checkpoint (inventory.img missing): was the checkpoint successful?", abs)
 	}
+	if err := criu.CheckInventory(abs); err != nil {
+		return err
+	}
 	return prepareWorkDir(o)
 }
 

@@ -8,12 +8,12 @@ import (
 )
 
 func TestValidateID(t *testing.T) {
-	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a\x00b", ".hidden", strings.Repeat("x", 2000), "a b"} {
+	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a\x00b", ".hidden", strings.Repeat("x", 2000), strings.Repeat("x", 201), "a b"} {
 		if err := ValidateID(bad); err == nil {
 			t.Errorf("ValidateID(%q) accepted", bad)
 		}
 	}
-	for _, good := range []string{"a", "web-1", "c_2.x", "0123456789abcdef"} {
+	for _, good := range []string{"a", "web-1", "c_2.x", "0123456789abcdef", strings.Repeat("x", MaxIDLength)} {
 		if err := ValidateID(good); err != nil {
 			t.Errorf("ValidateID(%q): %v", good, err)
 		}

@@ -10,8 +10,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// maxIDLength keeps IDs usable as file and cgroup names.
-const maxIDLength = 1024
+// MaxIDLength keeps IDs usable as file and cgroup names: a name may have 255
+// bytes (NAME_MAX), and mycr adds up to 24 to an ID in the names of its
+// scratch dirs (".import-ID-123456789", "mycr-migrate-ID-123456789").
+// runc has no limit of its own and fails at mkdir past 255.
+const MaxIDLength = 200
 
 // ValidateID checks a container ID before anything touches disk: it becomes a directory
 // name under the state root and part of cgroup paths, so it must not escape them.
@@ -19,8 +22,8 @@ func ValidateID(id string) error {
 	switch {
 	case id == "":
 		return errors.New("container id cannot be empty")
-	case len(id) > maxIDLength:
-		return fmt.Errorf("invalid container id %.32q...: longer than %d characters", id, maxIDLength)
+	case len(id) > MaxIDLength:
+		return fmt.Errorf("invalid container id %.32q... (%d characters): at most %d characters are allowed", id, len(id), MaxIDLength)
 	case id == "." || id == "..":
 		return fmt.Errorf("invalid container id %q: must not be . or ..", id)
 	case strings.HasPrefix(id, "."):

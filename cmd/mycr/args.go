@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,16 +18,38 @@ func root(c *cli.Context) (*runtime.Root, error) {
 // exactArgs fails like runc when a verb gets the wrong number of arguments.
 func exactArgs(c *cli.Context, n int) error {
 	if c.NArg() != n {
-		return fmt.Errorf("%q requires exactly %d argument(s), got %d: see `mycr %s --help`", c.Command.Name, n, c.NArg(), c.Command.Name)
+		return argsError(c, fmt.Sprintf("requires exactly %d argument(s), got %d", n, c.NArg()))
+	}
+	return nil
+}
+
+// rangeArgs fails unless a verb gets between lo and hi arguments.
+func rangeArgs(c *cli.Context, lo, hi int) error {
+	if c.NArg() < lo || c.NArg() > hi {
+		return argsError(c, fmt.Sprintf("requires %d to %d arguments, got %d", lo, hi, c.NArg()))
 	}
 	return nil
 }
 
 func minArgs(c *cli.Context, n int) error {
 	if c.NArg() < n {
-		return fmt.Errorf("%q requires a minimum of %d argument(s): see `mycr %s --help`", c.Command.Name, n, c.Command.Name)
+		return argsError(c, fmt.Sprintf("requires a minimum of %d argument(s)", n))
 	}
 	return nil
+}
+
+// argsError words a wrong argument count. urfave/cli reads flags only up to
+// the first argument, so flags given after the ID arrive as arguments: say so.
+func argsError(c *cli.Context, what string) error {
+	name := c.Command.Name
+	usage, _, _ := strings.Cut(c.Command.ArgsUsage, "\n")
+	for _, a := range c.Args().Slice() {
+		if len(a) > 1 && a[0] == '-' {
+			return fmt.Errorf("%q %s: flags go before the arguments, and %q came after %q: mycr %s [flags] %s",
+				name, what, a, c.Args().First(), name, usage)
+		}
+	}
+	return fmt.Errorf("%q %s: see `mycr %s --help`", name, what, name)
 }
 
 // containerID returns the first argument, validated before anything touches disk.

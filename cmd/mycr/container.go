@@ -27,8 +27,13 @@ func loadContainerArg(c *cli.Context) (*libcontainer.Container, error) {
 }
 
 // lockedContainer opens the container and holds its lock for a mutating verb.
+// Only exec takes more than the ID (its command).
 func lockedContainer(c *cli.Context, op string) (*libcontainer.Container, func(), error) {
-	if err := minArgs(c, 1); err != nil {
+	check := exactArgs
+	if op == "exec" {
+		check = minArgs
+	}
+	if err := check(c, 1); err != nil {
 		return nil, nil, err
 	}
 	id, err := containerID(c)

@@ -17,8 +17,8 @@ var killCommand = &cli.Command{
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "send the signal to all processes of the container"},
 	},
 	Action: func(c *cli.Context) error {
-		if c.NArg() < 1 || c.NArg() > 2 {
-			return fmt.Errorf(`"kill" requires 1 or 2 arguments: <container-id> [signal]`)
+		if err := rangeArgs(c, 1, 2); err != nil {
+			return err
 		}
 		sig := unix.SIGTERM
 		if c.NArg() == 2 {

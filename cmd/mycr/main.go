@@ -63,9 +63,10 @@ func configureLogging(c *cli.Context) error {
 	}
 	switch f := c.String("log-format"); f {
 	case "", "text":
+		logrus.SetFormatter(&criuQuoteToDebug{Formatter: new(logrus.TextFormatter)})
 	case "json":
 		// containerd's shim parses these lines (level, msg, time).
-		logrus.SetFormatter(new(logrus.JSONFormatter))
+		logrus.SetFormatter(&criuQuoteToDebug{Formatter: new(logrus.JSONFormatter)})
 	default:
 		return fmt.Errorf("invalid --log-format %q: use text or json", f)
 	}
