@@ -11,8 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// GuardVerb is the hidden mycr command a checkpoint starts as its guard:
-// `mycr [log flags] --root DIR guard ID PID`, with the read end of a pipe on fd 3.
+// GuardVerb is the hidden mycr command a checkpoint's guard runs: `mycr [log
+// flags] --root DIR guard ID PID`, with the read end of a pipe on fd 3.
 //
 // A mycr killed (SIGKILL, OOM) in the middle of a checkpoint leaves the
 // container frozen: mycr freezes the cgroup before CRIU runs (preFreeze), and
@@ -39,8 +39,7 @@ func (r *Root) startGuard(id string) func() {
 		logrus.Debugf("no guard for %s: %v", id, err)
 		return func() {}
 	}
-	args := append(append([]string{}, r.GuardFlags...), "--root", r.Dir, GuardVerb, id, strconv.Itoa(os.Getpid()))
-	cmd := exec.Command("/proc/self/exe", args...)
+	cmd := r.guardCommand(id)
 	cmd.ExtraFiles = []*os.File{pr}
 	// Its own session: a terminal's Ctrl-C or hangup for mycr's group is not for it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -53,6 +52,25 @@ func (r *Root) startGuard(id string) func() {
 	}
 	go cmd.Wait() //nolint:errcheck // reaps it; it exits once pw closes
 	return func() { pw.Close() }
+}
+
+// guardWaiter is what waits on the pipe: a shell costs a checkpoint a third of
+// the CPU a Go mycr takes to start (and both cores are busy with CRIU then). It
+// execs `mycr guard` only if the pipe closes while a record of id is left.
+const guardWaiter = `while read -r _; do :; done <&3; [ -e "$1" ] && shift && exec "$@"`
+
+// guardCommand is the guard of id: `mycr guard`, behind the shell waiter if
+// there is a shell.
+func (r *Root) guardCommand(id string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	args := append(append([]string{exe}, r.GuardFlags...), "--root", r.Dir, GuardVerb, id, strconv.Itoa(os.Getpid()))
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		return exec.Command(args[0], args[1:]...)
+	}
+	return exec.Command("/bin/sh", append([]string{"-c", guardWaiter, "mycr-guard", r.intentPath(id)}, args...)...)
 }
 
 // RunGuard is the guard's side (see GuardVerb): it waits until the mycr
