@@ -21,7 +21,8 @@ const (
 // TestMycrKilledCheckpointGuard: mycr is SIGKILLed at a random moment of the
 // checkpoint of a container holding 500 MiB (MYCR_GUARD_MB), and NO further
 // mycr command runs. Watching the kernel's view only (freezer.state, TracerPid,
-// /proc), within guardBound the container must be thawed and untraced, or gone
+// /proc), within guardBound of the orphaned CRIU's end (normally within
+// guardTarget of the kill) the container must be thawed and untraced, or gone
 // with its images complete and named in its record in <root>/.intent. Then it
 // counts on (or restores from those images, memory intact, and counts on), and
 // the next command reports what happened.
@@ -49,17 +50,25 @@ func TestMycrKilledCheckpointGuard(t *testing.T) {
 		missed := cp.Wait(defaultTimeout).Code == 0
 		what := fmt.Sprintf("trial %d: mycr %s killed %v in", i, mode, at.Round(time.Millisecond))
 		killed := time.Now()
+		criuEnd := killed // CRIU, orphaned, finishes or fails its dump first
 		var outcome string
-		waitFor(t, 2*guardBound, what+": the container thawed or its images named, with no command run", func() (bool, string) {
+		waitFor(t, span+3*guardBound, what+": the container thawed or its images named, with no command run", func() (bool, string) {
+			if anyAlive(criu) {
+				criuEnd = time.Now()
+			}
 			outcome = guardRepaired(e, p.ID, pid, freezer, img, missed)
 			return outcome != "", "frozen: " + readTrim(freezer) + ", " + procStatus(pid)
 		})
-		took := time.Since(killed)
-		slowest = max(slowest, took)
-		if took > guardBound {
-			t.Errorf("%s: %s only after %v (bound %v)", what, outcome, took.Round(time.Millisecond), guardBound)
+		took, afterCriu := time.Since(killed), time.Since(criuEnd)
+		slowest = max(slowest, afterCriu)
+		// CRIU cannot be stopped mid-dump without killing the container's
+		// processes: it carries on (writing memory) until its next message to
+		// the dead mycr fails. The guard's part is what follows.
+		if afterCriu > guardBound {
+			t.Errorf("%s: %s only %v after CRIU ended (%v after the kill; bound %v)", what, outcome,
+				afterCriu.Round(time.Millisecond), took.Round(time.Millisecond), guardBound)
 		} else if took > guardTarget {
-			t.Logf("%s: %s after %v (slow: machine loaded?)", what, outcome, took.Round(time.Millisecond))
+			t.Logf("%s: %s %v after the kill, %v after CRIU ended", what, outcome, took.Round(time.Millisecond), afterCriu.Round(time.Millisecond))
 		}
 		waitPidsGone(t, criu, 15*time.Second)
 		if missed {
@@ -84,7 +93,7 @@ func TestMycrKilledCheckpointGuard(t *testing.T) {
 	}
 	logResult(t, reliabilityResult{Fault: fmt.Sprintf("mycr SIGKILLed at a random moment of a %d MiB checkpoint (with and without --leave-running), no further command run", p.MB),
 		Trials: faultTrials(), Outcomes: outcomes,
-		Note: fmt.Sprintf("each thawed (or images complete and named) by mycr's guard within %v of the kill, slowest %v; then counting, or restored with memory intact", guardBound, slowest.Round(time.Millisecond))})
+		Note: fmt.Sprintf("each thawed (or images complete and named) by mycr's guard within %v of the orphaned CRIU's end, slowest %v; then counting, or restored with memory intact", guardBound, slowest.Round(time.Millisecond))})
 }
 
 // guardDumpSpan times a --leave-running checkpoint of p from outside.
@@ -150,6 +159,15 @@ func procStatus(pid int) string {
 		return "gone"
 	}
 	return strings.Join(out, ", ")
+}
+
+func anyAlive(pids []int) bool {
+	for _, p := range pids {
+		if pidAlive(p) {
+			return true
+		}
+	}
+	return false
 }
 
 func traced(pid int) bool { return !strings.Contains(procStatus(pid), "TracerPid: 0") }
