@@ -69,7 +69,7 @@ reliability: build
 	export MYCR_BINARY=$(CURDIR)/bin/mycr-reliability MYCR_FAULT_TRIALS=20 MYCR_SOAK_CYCLES=200 MYCR_SOAK_LEAVE_RUNNING=50 \
 		MYCR_CONC_CLIENTS=8 MYCR_CONC_OPS=100 MYCR_EXECFREEZE_SECONDS=60; \
 	tests='TestCriuKilledDuringDump|TestCriuStalledWatchdog|TestCriuStalledRestoreWatchdog|TestCheckpointNoSpaceRepeated'; \
-	tests+='|TestCheckpointExternalUnixSocket|TestCheckpointSocketStdio|TestMycrKilledDuringCheckpoint|TestMycrKilledDuringRestore'; \
+	tests+='|TestCheckpointExternalUnixSocket|TestCheckpointSocketStdio|TestMycrKilledDuringCheckpoint|TestMycrKilledCheckpointGuard|TestMycrKilledDuringRestore'; \
 	tests+='|TestCheckpointInterruptedByKill|TestRestoreFailuresLeaveNothing|TestRestoreCorruptImages|TestInspectCorruptImages'; \
 	tests+='|TestHostileImagePaths|TestSoakCheckpointRestore|TestConcurrentClients|TestExecWhileFreezing'; \
 	start=$$(date +%s); \

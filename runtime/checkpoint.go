@@ -60,6 +60,8 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	defer unix.Umask(oldUmask)
 	start := time.Now()
 	wasPaused := status == libcontainer.Paused
+	// Deferred first, so it runs after done: the guard finds the record gone.
+	defer r.startGuard(id)() // guard.go: repairs at once if this process dies
 	done, err := r.beginIntentAt(id, intent{Op: "checkpoint", WasPaused: wasPaused, ImageDir: o.ImagesDirectory})
 	if err != nil {
 		return err

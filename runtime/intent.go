@@ -33,6 +33,9 @@ type intent struct {
 	// CgroupPaths are the cgroups of a container being restored, so that a
 	// half-restored one can be emptied and removed even without its state.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// Outcome is what the guard of the dead process did (guard.go): the next
+	// command reports it and removes the record.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 func (r *Root) intentPath(id string) string { return filepath.Join(r.Dir, ".intent", id+".json") }
@@ -89,24 +92,46 @@ func (r *Root) updateIntent(id string, change func(*intent)) {
 // on id left behind, and says what happened (a warning on stderr/the log). It
 // does nothing if there is no record, or if its process is still alive. Every
 // command that looks a container up goes through it (Load, Create, Restore).
-func (r *Root) recover(id string) {
+func (r *Root) recover(id string) { r.recoverAs(id, 0) }
+
+// recoverAs is recover for any command (guard 0), or for the guard of the mycr
+// process guard (guard.go): that one handles only guard's record, and leaves
+// what it did in it (Outcome) for the next command to report. It tells whether
+// the operation is still going on (an orphaned CRIU still at work).
+func (r *Root) recoverAs(id string, guard int) (pending bool) {
 	path := r.intentPath(id)
 	f, err := os.Open(path)
 	if err != nil {
-		return
+		return false
 	}
 	defer f.Close()
-	// Two commands may find the record at once: one repairs, the other goes on.
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-		return
+	// Two commands (or a command and the guard) may find the record at once:
+	// one repairs, the other waits for it, to see the container repaired.
+	if !flockWithin(f, 15*time.Second) {
+		return false
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return // the other one finished
+		return false // the other one finished
 	}
 	var in intent
-	if json.Unmarshal(data, &in) == nil && in.Pid > 0 && in.PidStart != "" && procStart(in.Pid) == in.PidStart {
-		return // still in progress
+	if json.Unmarshal(data, &in) != nil {
+		in = intent{}
+	}
+	if in.Outcome != "" {
+		if guard == 0 {
+			logrus.Warn(in.Outcome)
+			removeIntent(path)
+		}
+		return false
+	}
+	if guard != 0 && in.Pid != guard {
+		return false // another process's record
+	}
+	// The guard knows its process is gone (its pipe closed), even if not yet
+	// reaped by its parent.
+	if guard == 0 && in.Pid > 0 && in.PidStart != "" && procStart(in.Pid) == in.PidStart {
+		return false // still in progress
 	}
 	msg := fmt.Sprintf("container %s: a %s by mycr pid %d (started %s) was interrupted", id, in.Op, in.Pid, in.Started.Format(time.RFC3339))
 	var outcome string
@@ -120,13 +145,39 @@ func (r *Root) recover(id string) {
 		msg += "; " + outcome
 	}
 	if !done {
-		logrus.Error(msg)
-		return
+		if guard == 0 {
+			logrus.Error(msg)
+		}
+		return true
 	}
 	logrus.Warn(msg)
+	if guard != 0 {
+		in.Outcome = msg + " (repaired at once by its guard)"
+		if err := writeIntent(path, in); err != nil {
+			logrus.Debugf("update %s: %v", path, err)
+		}
+		return false
+	}
+	removeIntent(path)
+	return false
+}
+
+func removeIntent(path string) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		logrus.Debugf("remove %s: %v", path, err)
 	}
+}
+
+// flockWithin takes an exclusive flock on f, waiting up to limit.
+func flockWithin(f *os.File, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
 }
 
 // recoverCheckpoint handles an interrupted checkpoint (or migration): CRIU may

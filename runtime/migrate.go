@@ -311,7 +311,8 @@ func (m *migration) dump(o *libcontainer.CriuOpts) error {
 		return err
 	}
 	logPath := filepath.Join(o.ImagesDirectory, "dump.log")
-	// If mycr dies mid-way, the next command on the container thaws it.
+	// If mycr dies mid-way, its guard (or the next command) thaws the container.
+	defer m.r.startGuard(m.o.ID)()
 	done, err := m.r.beginIntent(m.o.ID, "migrate", false)
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ type Root struct {
 	// Criu is how CRIU runs here (set by criu.Prepare); nil disables the retry
 	// without hardware breakpoints.
 	Criu *criu.Env
+	// GuardFlags are the global flags (logging) a checkpoint's guard runs with.
+	GuardFlags []string
 }
 
 // OpenRoot makes dir absolute and creates it 0700 (state may name secrets' paths).

@@ -12,7 +12,25 @@ import (
 
 // root opens the state root named by --root.
 func root(c *cli.Context) (*runtime.Root, error) {
-	return runtime.OpenRoot(c.String("root"))
+	r, err := runtime.OpenRoot(c.String("root"))
+	if err == nil {
+		r.GuardFlags = logFlags(c)
+	}
+	return r, err
+}
+
+// logFlags are the global logging flags given, for a helper mycr (a guard).
+func logFlags(c *cli.Context) []string {
+	var flags []string
+	if c.Bool("debug") {
+		flags = append(flags, "--debug")
+	}
+	for _, name := range []string{"log", "log-format"} {
+		if c.IsSet(name) {
+			flags = append(flags, "--"+name, c.String(name))
+		}
+	}
+	return flags
 }
 
 // exactArgs fails like runc when a verb gets the wrong number of arguments.

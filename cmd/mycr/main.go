@@ -53,7 +53,7 @@ func commands() []*cli.Command {
 		checkCommand, checkpointCommand, createCommand, deleteCommand, eventsCommand,
 		execCommand, featuresCommand, inspectCommand, killCommand, listCommand, migrateCommand, pauseCommand, psCommand,
 		restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
-		updateCommand,
+		updateCommand, guardCommand,
 	}
 }
 
