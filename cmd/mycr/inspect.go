@@ -69,6 +69,7 @@ a private temporary directory, removed afterwards.`,
 		if err != nil {
 			return err
 		}
+		in.Dir = sourceName(c.Args().First(), dir)
 		if other := c.String("diff"); other != "" {
 			return inspectDiff(c, in, other, o)
 		}
@@ -86,6 +87,7 @@ func inspectDiff(c *cli.Context, a *criu.Inspection, other string, o criu.Inspec
 	if err != nil {
 		return err
 	}
+	b.Dir = sourceName(other, dir)
 	changes := criu.Diff(a, b)
 	return printInspect(c, changes, func(w io.Writer) { printChanges(w, changes) })
 }
@@ -111,6 +113,18 @@ func imageSource(path string) (string, func(), error) {
 		return "", cleanup, fmt.Errorf("%s: %w", path, err)
 	}
 	return filepath.Join(tmp, criu.ArchiveImagesDir), cleanup, nil
+}
+
+// sourceName is what the user named: an archive's name rather than the temp
+// dir it was extracted into.
+func sourceName(arg, dir string) string {
+	switch {
+	case arg == "-":
+		return "archive on stdin"
+	case dir != arg:
+		return arg
+	}
+	return dir
 }
 
 // privateTempDir makes a 0700 temp dir, removed by cleanup or on a signal.
