@@ -58,7 +58,10 @@ func TestExportFailureKeepsContainer(t *testing.T) {
 			for i := 0; i < faultTrials(); i++ {
 				before := MustCounter(t, c.Count)
 				r, dest := f.run(e, c, i)
-				outcomes[e.exportOutcome(c, r, dest, before, f.fault)]++
+				out := e.exportOutcome(c, r, dest, before, f.fault)
+				if outcomes[out]++; outcomes[out] == 1 {
+					t.Logf("%s: what the user sees:\n%s", out, r.Stderr)
+				}
 			}
 			logResult(t, reliabilityResult{Fault: f.fault, Trials: faultTrials(), Outcomes: outcomes})
 		})

@@ -64,6 +64,9 @@ func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpt
 	if err == nil {
 		err = dest.commit()
 	}
+	if dest.writeErr != nil {
+		err = dest.writeErr // not the image file being archived when it failed
+	}
 	if err != nil {
 		dest.abort()
 		return r.exportFailed(id, o, src, back, scratch, dest, err)
@@ -123,7 +126,7 @@ func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.Criu
 			add(criu.ArchiveRootfsDiff, diff)
 		}
 	}
-	return criu.WriteArchive(dest.w, x.Compression, files, meta, x.Key)
+	return criu.WriteArchive(dest, x.Compression, files, meta, x.Key)
 }
 
 func writeRootfsDiff(path string, src *exportSource) (int, error) {

@@ -20,13 +20,23 @@ type exportDest struct {
 	w           io.Writer
 	part, final string
 	f           *os.File // the .part file; nil for stdout
+	writeErr    error    // the first failed write: the cause, whatever the archive writer wraps it in
+}
+
+func (d *exportDest) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	if err != nil && d.writeErr == nil {
+		d.writeErr = err
+	}
+	return n, err
 }
 
 func openExportDest(file string) (*exportDest, error) {
 	if file == "-" {
 		// Without this, a write to a pipe whose reader died kills mycr by
-		// SIGPIPE, silently, after the dump; ignored, it is an EPIPE error.
-		signal.Ignore(unix.SIGPIPE)
+		// SIGPIPE, silently, after the dump; caught, it is an EPIPE error.
+		// (Caught, not ignored: an ignored signal stays ignored in CRIU.)
+		signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
 		if err := stdoutWritable(); err != nil {
 			return nil, fmt.Errorf("cannot export to stdout: %w; nothing was checkpointed", err)
 		}

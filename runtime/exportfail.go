@@ -109,5 +109,5 @@ func (d *exportDest) leftNote() string {
 	if d.part == "" {
 		return "; the archive written to stdout is incomplete"
 	}
-	return fmt.Sprintf("; nothing was written to %s", d.final)
+	return fmt.Sprintf("; nothing was left at %s", d.final)
 }
