@@ -99,7 +99,7 @@ func copyFileTo(w io.Writer, p string) error {
 // symlinks are accepted. The whole diff is checked before anything is written,
 // so that a refused member leaves the rootfs as it was, not half changed.
 func ApplyRootfsDiff(r io.ReadSeeker, rootfs string) error {
-	if err := eachDiffEntry(r, func(*tar.Reader, *tar.Header, string) error { return nil }); err != nil {
+	if err := CheckRootfsDiff(r); err != nil {
 		return err
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
@@ -120,6 +120,11 @@ func ApplyRootfsDiff(r io.ReadSeeker, rootfs string) error {
 		}
 		return nil
 	})
+}
+
+// CheckRootfsDiff reads a whole rootfs diff and refuses it if any member would be.
+func CheckRootfsDiff(r io.Reader) error {
+	return eachDiffEntry(r, func(*tar.Reader, *tar.Header, string) error { return nil })
 }
 
 // eachDiffEntry reads the diff to its end and calls apply for each member

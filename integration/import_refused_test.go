@@ -46,6 +46,16 @@ func TestImportRefusedDiffLeavesBundle(t *testing.T) {
 	if after := treeOf(t, rootfs); after != before {
 		t.Errorf("a refused import changed the bundle's rootfs:\nbefore:\n%s\nafter:\n%s", clip(before), clip(after))
 	}
+	// A bundle without config.json gets the archive's spec.dump as one on an
+	// import, but not on a refused import.
+	bare := dst.CopyBundle(c.Bundle, nil)
+	if err := os.Remove(filepath.Join(bare, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	dst.MustFail("restore", "-d", "--import", crafted, "--bundle", bare, dst.ID("crafted-bare"))
+	if _, err := os.Stat(filepath.Join(bare, "config.json")); err == nil {
+		t.Error("a refused import wrote config.json into the bundle")
+	}
 	dst.ExpectNoState("after a refused import")
 }
 
