@@ -54,7 +54,7 @@ a private temporary directory, removed afterwards.`,
 		if p := c.String("search"); p != "" {
 			res, err := criu.Search(dir, p, c.Int("context"))
 			if err != nil {
-				return err
+				return inArchive(c.Args().First(), dir, err)
 			}
 			return printInspect(c, res, func(w io.Writer) { printMatches(w, res) })
 		}
@@ -67,7 +67,7 @@ a private temporary directory, removed afterwards.`,
 		}
 		in, err := criu.Inspect(dir, o)
 		if err != nil {
-			return err
+			return inArchive(c.Args().First(), dir, err)
 		}
 		in.Dir = sourceName(c.Args().First(), dir)
 		if other := c.String("diff"); other != "" {
@@ -85,7 +85,7 @@ func inspectDiff(c *cli.Context, a *criu.Inspection, other string, o criu.Inspec
 	}
 	b, err := criu.Inspect(dir, o)
 	if err != nil {
-		return err
+		return inArchive(other, dir, err)
 	}
 	b.Dir = sourceName(other, dir)
 	changes := criu.Diff(a, b)
@@ -125,6 +125,15 @@ func sourceName(arg, dir string) string {
 		return arg
 	}
 	return dir
+}
+
+// inArchive says which archive an error about its extracted images is about
+// (the temp dir it names is gone once inspect exits).
+func inArchive(arg, dir string, err error) error {
+	if name := sourceName(arg, dir); name != dir {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return err
 }
 
 // privateTempDir makes a 0700 temp dir, removed by cleanup or on a signal.
