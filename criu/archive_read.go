@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +38,17 @@ func ExtractArchive(archive, dir string) error {
 		defer f.Close()
 		r = f
 	}
-	_, err = Extract(r, dir, ExtractOptions{Key: key})
+	m, err := Extract(r, dir, ExtractOptions{Key: key})
+	if err == nil && key == nil && m.HMAC != "" {
+		// Checksums only prove it is not corrupt: a signed archive is worth
+		// its signature only when someone checks it.
+		name := archive
+		if name == "-" {
+			name = "on stdin"
+		}
+		logrus.Warnf("archive %s is signed, but its signature was NOT verified: pass --archive-key FILE "+
+			"(or set MYCR_ARCHIVE_KEY_FILE) with the key it was signed with to verify it", name)
+	}
 	return err
 }
 

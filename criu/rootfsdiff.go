@@ -96,8 +96,40 @@ func copyFileTo(w io.Writer, p string) error {
 
 // ApplyRootfsDiff writes a rootfs diff into rootfs. Paths are resolved inside
 // rootfs (symlinks in it cannot lead outside), and only files, directories and
-// symlinks are accepted.
-func ApplyRootfsDiff(r io.Reader, rootfs string) error {
+// symlinks are accepted. The whole diff is checked before anything is written,
+// so that a refused member leaves the rootfs as it was, not half changed.
+func ApplyRootfsDiff(r io.ReadSeeker, rootfs string) error {
+	if err := CheckRootfsDiff(r); err != nil {
+		return err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rootfs diff: %w", err)
+	}
+	return eachDiffEntry(r, func(tr *tar.Reader, hdr *tar.Header, name string) error {
+		// Resolve the parent inside rootfs; the last component is replaced as is.
+		parent, err := securejoin.SecureJoin(rootfs, filepath.Dir(name))
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(parent, filepath.Base(name))
+		if !strings.HasPrefix(dst, filepath.Clean(rootfs)+"/") {
+			return fmt.Errorf("rootfs diff entry %q leaves the rootfs: refused", hdr.Name)
+		}
+		if err := applyEntry(tr, hdr, parent, dst); err != nil {
+			return fmt.Errorf("rootfs diff entry %q: %w", hdr.Name, err)
+		}
+		return nil
+	})
+}
+
+// CheckRootfsDiff reads a whole rootfs diff and refuses it if any member would be.
+func CheckRootfsDiff(r io.Reader) error {
+	return eachDiffEntry(r, func(*tar.Reader, *tar.Header, string) error { return nil })
+}
+
+// eachDiffEntry reads the diff to its end and calls apply for each member
+// whose name and type are acceptable; it stops at the first that is not.
+func eachDiffEntry(r io.Reader, apply func(*tar.Reader, *tar.Header, string) error) error {
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -111,17 +143,14 @@ func ApplyRootfsDiff(r io.Reader, rootfs string) error {
 		if err != nil {
 			return fmt.Errorf("rootfs diff: %w", err)
 		}
-		// Resolve the parent inside rootfs; the last component is replaced as is.
-		parent, err := securejoin.SecureJoin(rootfs, filepath.Dir(name))
-		if err != nil {
+		switch hdr.Typeflag {
+		case tar.TypeDir, tar.TypeSymlink, tar.TypeReg:
+		default:
+			return fmt.Errorf("rootfs diff entry %q is a %s: only files, directories and symlinks are applied; "+
+				"nothing was changed in the rootfs", hdr.Name, typeName(hdr.Typeflag))
+		}
+		if err := apply(tr, hdr, name); err != nil {
 			return err
-		}
-		dst := filepath.Join(parent, filepath.Base(name))
-		if !strings.HasPrefix(dst, filepath.Clean(rootfs)+"/") {
-			return fmt.Errorf("rootfs diff entry %q leaves the rootfs: refused", hdr.Name)
-		}
-		if err := applyEntry(tr, hdr, parent, dst); err != nil {
-			return fmt.Errorf("rootfs diff entry %q: %w", hdr.Name, err)
 		}
 	}
 }
@@ -161,5 +190,5 @@ func applyEntry(r io.Reader, hdr *tar.Header, parent, dst string) error {
 		}
 		return err
 	}
-	return fmt.Errorf("is a %s: only files, directories and symlinks are applied", typeName(hdr.Typeflag))
+	return fmt.Errorf("is a %s: only files, directories and symlinks are applied", typeName(hdr.Typeflag)) // checked before
 }

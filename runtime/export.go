@@ -2,8 +2,6 @@ package runtime
 
 import (
 	"encoding/json"
-	"fmt"
-
 	"os"
 	"path/filepath"
 	"time"
@@ -32,6 +30,9 @@ type exportSource struct {
 
 // CheckpointExport checkpoints id and writes the images, the bundle's config, the
 // rootfs changes since start and metadata with checksums into one archive.
+// The destination is opened first: one that cannot be written fails the export
+// before anything is dumped. An archive that fails after the dump does not lose
+// the container: it is restored from its images (exportfail.go).
 func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpts) error {
 	c, err := r.Load(id)
 	if err != nil {
@@ -41,20 +42,36 @@ func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpt
 	if err != nil {
 		return err
 	}
-	if o.ImagesDirectory == "" {
-		tmp, err := r.tempDir("export-" + id)
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		o.ImagesDirectory = filepath.Join(tmp, "images")
-	}
-	if err := r.Checkpoint(id, o); err != nil {
+	dest, err := openExportDest(x.File)
+	if err != nil {
 		return err
 	}
-	if err := writeExport(x, id, o, src); err != nil {
-		return fmt.Errorf("checkpoint of %s succeeded (images in %s) but the archive could not be written: %w", id, o.ImagesDirectory, err)
+	defer dest.abort()
+	back := saveForRollback(c, o) // exportfail.go
+	defer back.close()
+	scratch := ""
+	if o.ImagesDirectory == "" {
+		if scratch, err = r.tempDir("export-" + id); err != nil {
+			return err
+		}
+		o.ImagesDirectory = filepath.Join(scratch, "images")
 	}
+	if err := r.Checkpoint(id, o); err != nil {
+		r.dropScratchUnlessNeeded(id, scratch)
+		return err
+	}
+	err = writeExport(dest, x, id, o, src)
+	if err == nil {
+		err = dest.commit()
+	}
+	if dest.writeErr != nil {
+		err = dest.writeErr // not the image file being archived when it failed
+	}
+	if err != nil {
+		dest.abort()
+		return r.exportFailed(id, o, src, back, scratch, dest, err)
+	}
+	removeScratch(scratch)
 	return nil
 }
 
@@ -71,7 +88,7 @@ func readExportSource(c *libcontainer.Container) (*exportSource, error) {
 	return src, nil
 }
 
-func writeExport(x ExportOpts, id string, o *libcontainer.CriuOpts, src *exportSource) error {
+func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.CriuOpts, src *exportSource) error {
 	staging, err := os.MkdirTemp(filepath.Dir(o.ImagesDirectory), ".export-staging-")
 	if err != nil {
 		return err
@@ -109,7 +126,7 @@ func writeExport(x ExportOpts, id string, o *libcontainer.CriuOpts, src *exportS
 			add(criu.ArchiveRootfsDiff, diff)
 		}
 	}
-	return writeArchiveFile(x, files, meta)
+	return criu.WriteArchive(dest, x.Compression, files, meta, x.Key)
 }
 
 func writeRootfsDiff(path string, src *exportSource) (int, error) {
@@ -119,29 +136,6 @@ func writeRootfsDiff(path string, src *exportSource) (int, error) {
 	}
 	defer f.Close()
 	return criu.WriteRootfsDiff(f, src.rootfs, src.created, src.mounts)
-}
-
-// writeArchiveFile writes the archive atomically (a reader never sees half of it).
-func writeArchiveFile(x ExportOpts, files []criu.ArchiveFile, meta *criu.Meta) error {
-	if x.File == "-" {
-		return criu.WriteArchive(os.Stdout, x.Compression, files, meta, x.Key)
-	}
-	tmp := x.File + ".part"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	err = criu.WriteArchive(f, x.Compression, files, meta, x.Key)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, x.File)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 func writeJSON(path string, v any) error {

@@ -26,6 +26,11 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 		return cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
 	o.Criu.ImagesDirectory = filepath.Join(tmp, criu.ArchiveImagesDir)
+	// A diff that would be refused is refused before the bundle gets a config.json.
+	diff := filepath.Join(tmp, criu.ArchiveRootfsDiff)
+	if err := checkRootfsDiff(diff); err != nil {
+		return cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
+	}
 	bundle, err := importBundle(o.Create.Bundle, tmp)
 	if err != nil {
 		return cleanup, err
@@ -35,7 +40,6 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 		return cleanup, err
 	}
 	o.Create.Bundle, o.Create.Spec = abs, s
-	diff := filepath.Join(tmp, criu.ArchiveRootfsDiff)
 	if f, err := os.Open(diff); err == nil {
 		defer f.Close()
 		rootfs := s.Root.Path
@@ -47,6 +51,19 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 		}
 	}
 	return cleanup, nil
+}
+
+// checkRootfsDiff checks the archive's rootfs diff, if it has one.
+func checkRootfsDiff(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return criu.CheckRootfsDiff(f)
 }
 
 // importBundle picks the bundle directory for an imported checkpoint.

@@ -54,7 +54,7 @@ a private temporary directory, removed afterwards.`,
 		if p := c.String("search"); p != "" {
 			res, err := criu.Search(dir, p, c.Int("context"))
 			if err != nil {
-				return err
+				return inArchive(c.Args().First(), dir, err)
 			}
 			return printInspect(c, res, func(w io.Writer) { printMatches(w, res) })
 		}
@@ -67,8 +67,9 @@ a private temporary directory, removed afterwards.`,
 		}
 		in, err := criu.Inspect(dir, o)
 		if err != nil {
-			return err
+			return inArchive(c.Args().First(), dir, err)
 		}
+		in.Dir = sourceName(c.Args().First(), dir)
 		if other := c.String("diff"); other != "" {
 			return inspectDiff(c, in, other, o)
 		}
@@ -84,8 +85,9 @@ func inspectDiff(c *cli.Context, a *criu.Inspection, other string, o criu.Inspec
 	}
 	b, err := criu.Inspect(dir, o)
 	if err != nil {
-		return err
+		return inArchive(other, dir, err)
 	}
+	b.Dir = sourceName(other, dir)
 	changes := criu.Diff(a, b)
 	return printInspect(c, changes, func(w io.Writer) { printChanges(w, changes) })
 }
@@ -111,6 +113,27 @@ func imageSource(path string) (string, func(), error) {
 		return "", cleanup, fmt.Errorf("%s: %w", path, err)
 	}
 	return filepath.Join(tmp, criu.ArchiveImagesDir), cleanup, nil
+}
+
+// sourceName is what the user named: an archive's name rather than the temp
+// dir it was extracted into.
+func sourceName(arg, dir string) string {
+	switch {
+	case arg == "-":
+		return "archive on stdin"
+	case dir != arg:
+		return arg
+	}
+	return dir
+}
+
+// inArchive says which archive an error about its extracted images is about
+// (the temp dir it names is gone once inspect exits).
+func inArchive(arg, dir string, err error) error {
+	if name := sourceName(arg, dir); name != dir {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return err
 }
 
 // privateTempDir makes a 0700 temp dir, removed by cleanup or on a signal.
