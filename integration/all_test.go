@@ -21,7 +21,7 @@ func TestAllKeepsPausedAndNamesFailed(t *testing.T) {
 	running := e.StartCounter("all-run")
 	paused := e.StartCounter("all-paused")
 	e.MustRun("pause", paused.ID)
-	failing := startSocketStdoutCounter(t, e) // CRIU cannot dump a host socket
+	failing := startSocketStdoutCounter(t, e, "all-fail", counterScript) // CRIU cannot dump a host socket
 
 	images := filepath.Join(e.Dir, "all")
 	ck := e.Run("checkpoint", "--all", "--image-root", images)
@@ -68,8 +68,9 @@ func TestAllKeepsPausedAndNamesFailed(t *testing.T) {
 	e.ExpectStatus(paused.ID, "paused")
 }
 
-// startSocketStdoutCounter starts a counter whose stdout is a host socketpair end.
-func startSocketStdoutCounter(t *testing.T, e *Env) *Counter {
+// startSocketStdoutCounter starts a counter running script whose stdout is a
+// host socketpair end (which CRIU cannot dump).
+func startSocketStdoutCounter(t *testing.T, e *Env, name, script string) *Counter {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -77,9 +78,9 @@ func startSocketStdoutCounter(t *testing.T, e *Env) *Counter {
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "test-end"), os.NewFile(uintptr(fds[1]), "container-end")
 	t.Cleanup(func() { ours.Close() })
-	c := &Counter{ID: e.ID("all-fail"), Vol: e.Mkdir("vol")}
+	c := &Counter{ID: e.ID(name), Vol: e.Mkdir("vol")}
 	c.Count = filepath.Join(c.Vol, "count")
-	c.Bundle = e.NewBundle(Shell(counterScript), Bind(c.Vol, "/out"))
+	c.Bundle = e.NewBundle(Shell(script), Bind(c.Vol, "/out"))
 	run := e.startWith(func(cmd *exec.Cmd) { cmd.Stdout = theirs }, "run", "-d", "--bundle", c.Bundle, c.ID)
 	if r := run.Wait(defaultTimeout); r.Code != 0 {
 		t.Fatalf("run: %s", r)
