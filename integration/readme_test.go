@@ -96,10 +96,11 @@ type readmeWorld struct {
 	fs      string // stands for the host's /
 	bin     string // PATH dir holding `mycr`
 	cwd     string
-	bundle  string          // the README's bundle, once `mycr spec` made it
-	roots   map[string]*Env // README root path (or "ssh:HOST") -> the test's root
-	counted map[string]int  // image dir or archive -> count when checkpointed
-	stdio   string          // the redirections of the README's `mycr run`
+	bundle  string            // the README's bundle, once `mycr spec` made it
+	roots   map[string]*Env   // README root path (or "ssh:HOST") -> the test's root
+	counted map[string]int    // image dir or archive -> count when checkpointed
+	stdio   string            // the redirections of the README's `mycr run`
+	kinds   map[string]string // image dir or archive -> stdio kinds when checkpointed
 }
 
 const readmeDefaultRoot = "/run/mycr"
@@ -107,7 +108,7 @@ const readmeDefaultRoot = "/run/mycr"
 func newReadmeWorld(t *testing.T) *readmeWorld {
 	e := NewEnv(t)
 	w := &readmeWorld{t: t, fs: filepath.Join(e.Dir, "fs"), bin: filepath.Join(e.Dir, "bin"), cwd: filepath.Join(e.Dir, "work"),
-		roots: map[string]*Env{readmeDefaultRoot: e}, counted: map[string]int{}}
+		roots: map[string]*Env{readmeDefaultRoot: e}, counted: map[string]int{}, kinds: map[string]string{}}
 	for _, d := range []string{w.fs, w.bin, w.cwd} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -326,9 +327,11 @@ func (w *readmeWorld) noteCount(c *readmeCmd) {
 	if !ok {
 		return
 	}
+	kinds := w.stdioKinds(c.env, c.id)
 	for _, f := range []string{"--image-path", "--export"} {
 		if v := c.flags[f]; v != "" && v != "-" {
 			w.counted[w.abs(v)] = n
+			w.kinds[w.abs(v)] = kinds
 		}
 	}
 }
@@ -392,6 +395,11 @@ func (w *readmeWorld) expect(l readmeLine, c *readmeCmd, r Result, before []stri
 			last = -1
 		}
 		w.expectCounting(c.env, c.id, last) // "back", "a second copy under a new ID" counting
+		if strings.Contains(l.comment, "same stdio kind") {
+			if got, want := w.stdioKinds(c.env, c.id), w.kinds[from]; got != want {
+				t.Errorf("%s: the restored container's stdio is %s, it was %s when checkpointed", l.cmd, got, want)
+			}
+		}
 	case "check":
 		if strings.TrimSpace(r.Stdout+r.Stderr) == "" {
 			t.Errorf("%s printed nothing", l.cmd)
@@ -448,6 +456,30 @@ func (w *readmeWorld) count(e *Env, id string) (int, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/dev/shm/count", s.Pid))
 	n, err2 := strconv.Atoi(strings.TrimSpace(string(b)))
 	return n, err == nil && err2 == nil
+}
+
+// stdioKinds says what the container's fds 0-2 are: file, pipe, socket, /dev/null...
+func (w *readmeWorld) stdioKinds(e *Env, id string) string {
+	r := e.Run("state", id)
+	var s State
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &s) != nil {
+		return "unknown"
+	}
+	var kinds []string
+	for fd := 0; fd < 3; fd++ {
+		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", s.Pid, fd))
+		switch {
+		case err != nil:
+			l = "closed"
+		case strings.HasPrefix(l, "/dev/"):
+		case strings.HasPrefix(l, "/"):
+			l = "file"
+		default:
+			l, _, _ = strings.Cut(l, ":")
+		}
+		kinds = append(kinds, l)
+	}
+	return strings.Join(kinds, ",")
 }
 
 // running lists the running or paused containers of a root.
