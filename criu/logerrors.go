@@ -51,7 +51,7 @@ var hints = sync.OnceValue(func() []hint {
 		{regexp.MustCompile(`Unsupported proto 262`),
 			"a socket uses MPTCP (Go >= 1.24 programs do by default), which CRIU cannot dump: run the program with GODEBUG=multipathtcp=0"},
 		{regexp.MustCompile(`mnt: Can't create a temporary directory: Read-only file system`),
-			"CRIU cannot restore into a read-only root filesystem: set root.readonly to false in config.json for containers you checkpoint"},
+			"CRIU restores a read-only root through a directory /tmp in it, and the rootfs has none mycr could make (/tmp is not a directory, or the rootfs is read-only on the host too): make rootfs/tmp a directory and retry"},
 		// Restore: a file the processes had open ("." is a root or working
 		// directory) has another type or mode than at checkpoint.
 		{regexp.MustCompile(`File .* has bad mode`),

@@ -255,7 +255,7 @@ func TestExplainLogLines(t *testing.T) {
 		{name: "restored task: read-only root", log: `(00.024080)      1: mnt: Mounting root @ /tmp/.criu.mntns.Xb3kQ1/mnt-0000000433
 (00.024087)      1: Error (criu/mount.c:2955): mnt: Can't create a temporary directory: Read-only file system
 (00.031501) Error (criu/cr-restore.c:2331): Restoring FAILED.
-`, first: "Error (criu/mount.c:2955): mnt: Can't create a temporary directory: Read-only file system", hint: "root.readonly"},
+`, first: "Error (criu/mount.c:2955): mnt: Can't create a temporary directory: Read-only file system", hint: "rootfs/tmp"},
 		{name: "restored task: bad mode", log: `(00.061120)      1: Error (criu/files-reg.c:2294): File . has bad mode 040700 (expect 040755)
 (00.061126)      1: File r/w/x checks can be skipped with the --skip-file-rwx-check option
 (00.061131)      1: Error (criu/files.c:1393): Can't open root

@@ -45,6 +45,9 @@ type Meta struct {
 	// MaskedDirs are the masking tmpfs mounts CRIU left out (MaskedKey): a
 	// restore must map the key, which mycr does and other runtimes do not.
 	MaskedDirs []string `json:"maskedDirs,omitempty"`
+	// Paused: the container was paused (frozen) when checkpointed; restore
+	// --all brings it back paused.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // How the network namespace went into the images (Meta.Netns).

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -123,22 +121,7 @@ func hostNetwork(s *specs.Spec) {
 func TestCheckpointSocketStdio(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "test-end"), os.NewFile(uintptr(fds[1]), "container-end")
-	t.Cleanup(func() { ours.Close() })
-	c := &Counter{ID: e.ID("sockstdio"), Vol: e.Mkdir("vol")}
-	c.Count = filepath.Join(c.Vol, "count")
-	c.Bundle = e.NewBundle(Shell(`i=0; while true; do i=$((i+1)); echo $i > /out/count; echo $i; sleep 0.1; done`), Bind(c.Vol, "/out"))
-	run := e.startWith(func(cmd *exec.Cmd) { cmd.Stdout = theirs }, "run", "-d", "--bundle", c.Bundle, c.ID)
-	if r := run.Wait(defaultTimeout); r.Code != 0 {
-		t.Fatalf("run: %s", r)
-	}
-	theirs.Close()
-	c.Pid = e.WaitStatus(c.ID, "running", 5*time.Second).Pid
-	WaitCounterAbove(t, c.Count, 2, 5*time.Second)
+	c := startSocketStdoutCounter(t, e, "sockstdio", `i=0; while true; do i=$((i+1)); echo $i > /out/count; echo $i; sleep 0.1; done`)
 	outcomes := map[string]int{}
 	trials := faultTrials()
 	for i := 0; i < trials; i++ {

@@ -148,8 +148,8 @@ func TestInspectCheckpoint(t *testing.T) {
 		t.Errorf("a search without hits says: %q", out)
 	}
 
-	// Two checkpoints of the same container.
-	diff := e.MustRun("inspect", "--diff", archive, img).Stdout
+	// Two checkpoints of the same container, as the README writes it: --diff OLD NEW.
+	diff := e.MustRun("inspect", "--diff", img, archive).Stdout
 	for _, re := range []string{`(?m)^\+ file pid 1: fd 4 /out/second\.log$`, `(?m)^~ memory pid 1: mapped \S+ \S+ -> \S+ \S+, dumped`,
 		`(?m)^- process pid \d+: sleep \(sleep 1\)$`, `(?m)^\+ process pid \d+: sleep \(sleep 1\)$`} {
 		if !regexp.MustCompile(re).MatchString(diff) {
@@ -160,7 +160,7 @@ func TestInspectCheckpoint(t *testing.T) {
 		t.Errorf("inspect --diff shows what did not change:\n%s", diff)
 	}
 	var changes []struct{ Op, Kind, What string }
-	out = e.MustRun("inspect", "--diff", archive, "--format", "json", img).Stdout
+	out = e.MustRun("inspect", "--diff", img, "--format", "json", archive).Stdout
 	if err := json.Unmarshal([]byte(out), &changes); err != nil || !slices.ContainsFunc(changes, func(c struct{ Op, Kind, What string }) bool {
 		return c.Op == "+" && c.Kind == "file" && c.What == "fd 4 /out/second.log"
 	}) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/opencontainers/runc/libcontainer"
 
@@ -13,9 +14,10 @@ import (
 
 // Outcome is what happened to one container in an --all operation.
 type Outcome struct {
-	ID  string
-	Dir string
-	Err error
+	ID   string
+	Dir  string
+	Err  error
+	Skip string // why the entry was left alone, when that is no failure
 }
 
 // CheckpointAll checkpoints every running or paused container of the root into
@@ -59,7 +61,8 @@ func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Out
 	var out []Outcome
 	for _, e := range entries {
 		dir := filepath.Join(imageRoot, e.Name())
-		if !e.IsDir() || !fileExists(filepath.Join(dir, "inventory.img")) {
+		if skip := r.notRestorable(e, dir); skip != nil {
+			out = append(out, *skip)
 			continue
 		}
 		o := base
@@ -69,8 +72,8 @@ func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Out
 		err := r.restoreOne(&o, consoleDir)
 		out = append(out, Outcome{ID: e.Name(), Dir: dir, Err: err})
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no checkpoint found under %s (expected one directory per container)", imageRoot)
+	if !slices.ContainsFunc(out, func(o Outcome) bool { return o.Skip == "" }) {
+		return out, fmt.Errorf("no checkpoint found under %s (expected one directory per container)", imageRoot)
 	}
 	return out, nil
 }
@@ -91,6 +94,49 @@ func (r *Root) restoreOne(o *RestoreOpts, consoleDir string) error {
 		}
 		o.Launch.IO.ConsoleSocket = filepath.Join(consoleDir, o.Create.ID+".sock")
 	}
-	_, err = r.Restore(*o)
-	return err
+	if _, err = r.Restore(*o); err != nil || !m.Paused {
+		return err
+	}
+	return r.pauseRestored(o.Create.ID)
+}
+
+// pauseRestored freezes a container restored from a checkpoint of a paused
+// one. CRIU could restore the freezer state itself only where it also restores
+// cgroup properties, which mycr leaves to libcontainer; the restored processes
+// run for the moment between CRIU's return and the freeze.
+func (r *Root) pauseRestored(id string) error {
+	lock, err := r.Lock(id, "pause")
+	if err != nil {
+		return fmt.Errorf("restored, but not paused again as it was: %w", err)
+	}
+	defer lock.Unlock()
+	c, err := r.Load(id)
+	if err == nil {
+		err = c.Pause()
+	}
+	if err != nil {
+		return fmt.Errorf("restored, but not paused again as it was (it runs; `mycr pause %s`): %w", id, err)
+	}
+	return nil
+}
+
+// notRestorable says why an entry of the image root is no checkpoint to
+// restore: a failure when it is the directory of a container whose
+// checkpoint failed and that is not running any more, only a note otherwise.
+func (r *Root) notRestorable(e os.DirEntry, dir string) *Outcome {
+	if fileExists(filepath.Join(dir, "inventory.img")) && e.IsDir() {
+		return nil
+	}
+	o := &Outcome{ID: e.Name(), Dir: dir}
+	switch {
+	case !e.IsDir():
+		o.Skip = "not a directory"
+	case !fileExists(filepath.Join(dir, criu.MetaName)) && !fileExists(filepath.Join(dir, "dump.log")):
+		o.Skip = "not a checkpoint directory"
+	case r.Exists(e.Name()):
+		o.Skip = fmt.Sprintf("it holds no checkpoint (its checkpoint failed, see %s) and container %s still exists", filepath.Join(dir, "dump.log"), e.Name())
+	default:
+		o.Err = fmt.Errorf("%s holds no checkpoint (inventory.img missing): the checkpoint of %s failed, see %s", dir, e.Name(), filepath.Join(dir, "dump.log"))
+	}
+	return o
 }

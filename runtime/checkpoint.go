@@ -47,6 +47,7 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	}
 	meta := criu.NewMeta(id, Bundle(c), r.criuVersion())
 	meta.LeaveRunning, meta.TCPEstablished, meta.LazyPages = o.LeaveRunning, o.TcpEstablished, o.LazyPages
+	meta.Paused = status == libcontainer.Paused
 	var noNetLock bool
 	meta.Netns, noNetLock = chooseNetns(c, state.InitProcessPid, o) // netns.go
 	cfg := c.Config()

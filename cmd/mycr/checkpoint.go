@@ -131,6 +131,10 @@ func checkpointAll(c *cli.Context) error {
 func reportAll(c *cli.Context, verb string, outcomes []runtime.Outcome) error {
 	failed := 0
 	for _, o := range outcomes {
+		if o.Skip != "" {
+			fmt.Fprintf(c.App.ErrWriter, "skipped %s (%s): %s\n", o.ID, o.Dir, o.Skip)
+			continue
+		}
 		if o.Err != nil {
 			failed++
 			fmt.Fprintf(c.App.ErrWriter, "FAILED %s: %v\n", o.ID, o.Err)
@@ -139,7 +143,17 @@ func reportAll(c *cli.Context, verb string, outcomes []runtime.Outcome) error {
 		fmt.Fprintf(c.App.Writer, "%s %s (%s)\n", verb, o.ID, o.Dir)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d containers failed", failed, len(outcomes))
+		return fmt.Errorf("%d of %d containers failed", failed, len(outcomes)-skipped(outcomes))
 	}
 	return nil
+}
+
+func skipped(outcomes []runtime.Outcome) int {
+	n := 0
+	for _, o := range outcomes {
+		if o.Skip != "" {
+			n++
+		}
+	}
+	return n
 }

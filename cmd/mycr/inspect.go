@@ -21,6 +21,7 @@ var inspectCommand = &cli.Command{
 	ArgsUsage: `IMAGE_DIR|ARCHIVE
 
 With no section flag: metadata, processes, open files, sockets and mounts.
+--diff OLD NEW lists what changed from checkpoint OLD to checkpoint NEW.
 An archive (checkpoint --export, "-" for stdin) is verified and extracted into
 a private temporary directory, removed afterwards.`,
 	Flags: []cli.Flag{
@@ -32,7 +33,7 @@ a private temporary directory, removed afterwards.`,
 		&cli.BoolFlag{Name: "env", Usage: "environment of each process (may hold secrets)"},
 		&cli.StringFlag{Name: "search", Usage: "find this string in the dumped memory"},
 		&cli.IntFlag{Name: "context", Value: 16, Usage: "with --search: bytes of context either side of a match"},
-		&cli.StringFlag{Name: "diff", Usage: "compare with this later checkpoint (dir or archive) of the same container"},
+		&cli.StringFlag{Name: "diff", Usage: "compare the earlier checkpoint `OLD` (dir or archive) with the argument NEW (--diff OLD NEW): + only in NEW, - only in OLD, ~ changed"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
 		archiveKeyFlag,
 	},
@@ -77,18 +78,19 @@ a private temporary directory, removed afterwards.`,
 	},
 }
 
-func inspectDiff(c *cli.Context, a *criu.Inspection, other string, o criu.InspectOpts) error {
-	dir, cleanup, err := imageSource(other)
+// inspectDiff compares --diff OLD with the argument NEW, as diff(1) does.
+func inspectDiff(c *cli.Context, newer *criu.Inspection, old string, o criu.InspectOpts) error {
+	dir, cleanup, err := imageSource(old)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
-	b, err := criu.Inspect(dir, o)
+	older, err := criu.Inspect(dir, o)
 	if err != nil {
-		return inArchive(other, dir, err)
+		return inArchive(old, dir, err)
 	}
-	b.Dir = sourceName(other, dir)
-	changes := criu.Diff(a, b)
+	older.Dir = sourceName(old, dir)
+	changes := criu.Diff(older, newer)
 	return printInspect(c, changes, func(w io.Writer) { printChanges(w, changes) })
 }
 

@@ -133,6 +133,7 @@ func restoreAll(c *cli.Context) error {
 	}
 	outcomes, err := r.RestoreAll(root, consoleDir, *ro)
 	if err != nil {
+		_ = reportAll(c, "restored", outcomes) // what was skipped, and why
 		return err
 	}
 	return reportAll(c, "restored", outcomes)
