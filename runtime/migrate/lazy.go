@@ -1,4 +1,4 @@
-package runtime
+package migrate
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/runtime"
 )
 
 // lazyRefusedError is a lazy dump that failed before the switch began: the
@@ -95,7 +97,7 @@ func (m *migration) lazy() error {
 			unix.Close(o.StatusFd)
 		}
 		m.freeze.stopAndGet()
-		keepRunning(m.c, false)
+		runtime.Thaw(m.c)
 		if err == nil {
 			// Cannot happen: a lazy dump only ends after serving its pages.
 			err = errors.New("CRIU ended the lazy dump without serving pages")
@@ -153,7 +155,7 @@ func (m *migration) lazy() error {
 	if dumpErr != nil {
 		// The target is complete and running: it wins. The source must not run too.
 		logrus.Warnf("the source's dump ended with an error after every page had moved (%v); removing the source", dumpErr)
-		if err := destroy(m.c); err != nil {
+		if err := runtime.Destroy(m.c); err != nil {
 			logrus.Errorf("cannot remove the source container %s: %v; run `mycr --root %s delete --force %s`", m.o.ID, err, m.r.Dir, m.o.ID)
 		}
 		return nil
@@ -233,7 +235,7 @@ func (m *migration) abortLazy(dumpDone chan error, relay *pageRelay, daemon *laz
 		}
 	}
 	m.freeze.stopAndGet()
-	keepRunning(m.c, false)
+	runtime.Thaw(m.c)
 	logrus.Debugf("aborted lazy dump ended with: %v", dumpErr)
 	if m.sourceRunning() {
 		return fmt.Errorf("migration of %s failed, the container is still running on the source: %w", m.o.ID, cause)

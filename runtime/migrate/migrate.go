@@ -1,4 +1,9 @@
-package runtime
+// Package migrate live-migrates a running container from one state root to
+// another: post-copy with CRIU's lazy pages (the source is frozen only while its
+// non-memory state moves), or stop-and-copy. It drives runtime.Root's public
+// lifecycle primitives (lock, load, dump, restore) and never leaves the
+// container lost: before the switch the source keeps running.
+package migrate
 
 import (
 	"context"
@@ -10,31 +15,31 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/runtime"
 	"github.com/mycr/mycr/spec"
 )
 
 // Migration modes.
 const (
-	// MigrateLazy is post-copy: the source is frozen only while its non-memory
+	// Lazy is post-copy: the source is frozen only while its non-memory
 	// state is dumped, copied and restored; memory follows on demand (CRIU lazy
 	// pages over userfaultfd) while the target already runs.
-	MigrateLazy = "lazy"
-	// MigrateStopCopy checkpoints everything, copies it and restores it: the
+	Lazy = "lazy"
+	// StopCopy checkpoints everything, copies it and restores it: the
 	// frozen time grows with the memory size.
-	MigrateStopCopy = "stop-and-copy"
+	StopCopy = "stop-and-copy"
 )
 
-// MigrateOpts describe a live migration of a running container to another state
+// Opts describe a live migration of a running container to another state
 // root (the "target host"; on one machine in tests, see docs/portable.md).
-type MigrateOpts struct {
+type Opts struct {
 	ID          string
-	Target      *Root             // state root of the target
+	Target      *runtime.Root     // state root of the target
 	TargetID    string            // "" = ID
 	Bundle      string            // target bundle; "" = the source container's bundle
 	RemapMounts map[string]string // bind mount destination -> host source on the target
@@ -43,14 +48,14 @@ type MigrateOpts struct {
 	ImagePath, TargetImagePath string
 	Address                    string // where the target fetches memory pages (loopback)
 	Port                       int    // 0 = any free port
-	Mode                       string // MigrateLazy (default) or MigrateStopCopy
+	Mode                       string // Lazy (default) or StopCopy
 	NoFallback                 bool   // lazy mode: fail instead of falling back to stop-and-copy
 	KeepImages                 bool   // keep the default image dirs after a success
 	// Criu carries the flags shared with checkpoint/restore (tcp-established,
 	// ext-unix-sk, shell-job, file-locks, manage-cgroups-mode); image paths,
 	// lazy pages and the page server are set by Migrate.
 	Criu   libcontainer.CriuOpts
-	Launch LaunchOpts // the target's stdio (detached), console socket, pid file
+	Launch runtime.LaunchOpts // the target's stdio (detached), console socket, pid file
 	// Ctx cancels a migration that has not switched over yet (SIGINT/SIGTERM).
 	Ctx context.Context
 	// Notify receives progress messages meant for the user (nil: logged at info level).
@@ -59,11 +64,11 @@ type MigrateOpts struct {
 
 // migration is one run of Migrate.
 type migration struct {
-	r, dst     *Root
-	o          MigrateOpts
+	r, dst     *runtime.Root
+	o          Opts
 	c          *libcontainer.Container
 	state      *libcontainer.State
-	lock       *Lock
+	lock       *runtime.Lock
 	srcBundle  string      // the source container's bundle (for a rollback)
 	bundle     string      // the target's bundle
 	spec       *specs.Spec // the target's config
@@ -71,7 +76,7 @@ type migration struct {
 	dstDir     string
 	tempBase   string // default image dirs live here ("" if both were given)
 	start      time.Time
-	rep        *MigrateReport
+	rep        *Report
 	freeze     *freezeWatch
 	dumpStart  time.Time
 	restoredAt time.Time
@@ -81,11 +86,11 @@ type migration struct {
 // errSwitchedOver marks an error after which the target, not the source, runs.
 var errSwitchedOver = errors.New("the container runs on the target")
 
-// Migrate moves a running container to o.Target: lazily (post-copy) by default,
+// Run moves a running container to o.Target: lazily (post-copy) by default,
 // by stop-and-copy on request or when lazy pages cannot work here. On any
 // failure before the switch the source container keeps running (or, in
 // stop-and-copy after its dump, is restored on the source from its images).
-func (r *Root) Migrate(o MigrateOpts) (*MigrateReport, error) {
+func Run(r *runtime.Root, o Opts) (*Report, error) {
 	m := &migration{r: r, dst: o.Target, o: o, start: time.Now()}
 	if m.o.Ctx == nil {
 		m.o.Ctx = context.Background()
@@ -111,14 +116,14 @@ func (r *Root) Migrate(o MigrateOpts) (*MigrateReport, error) {
 	defer unix.Umask(oldUmask)
 
 	mode := m.o.Mode
-	if mode == MigrateLazy {
+	if mode == Lazy {
 		if why := lazyUnusable(r.Criu); why != "" {
 			if m.o.NoFallback {
 				m.removeTemp() // nothing ran: no logs worth keeping
 				return nil, fmt.Errorf("lazy migration cannot work here: %s (the container was not touched)", why)
 			}
 			m.notify("lazy pages cannot work here (%s): falling back to stop-and-copy, the container stays frozen while all its memory is copied", why)
-			m.rep.FallbackReason, mode = why, MigrateStopCopy
+			m.rep.FallbackReason, mode = why, StopCopy
 		}
 	}
 	err = m.run(mode)
@@ -128,7 +133,7 @@ func (r *Root) Migrate(o MigrateOpts) (*MigrateReport, error) {
 		m.notify("%s; the container is running, falling back to stop-and-copy", why)
 		m.rep.FallbackReason = why
 		if err = m.resetSourceDir(); err == nil {
-			err = m.run(MigrateStopCopy)
+			err = m.run(StopCopy)
 		}
 	}
 	if err != nil {
@@ -143,7 +148,7 @@ func (r *Root) Migrate(o MigrateOpts) (*MigrateReport, error) {
 func (m *migration) run(mode string) error {
 	m.rep.Mode = mode
 	attempt := func() error {
-		if mode == MigrateLazy {
+		if mode == Lazy {
 			return m.lazy()
 		}
 		return m.stopAndCopy()
@@ -187,10 +192,10 @@ func (m *migration) plan() error {
 	}
 	switch o.Mode {
 	case "":
-		o.Mode = MigrateLazy
-	case MigrateLazy, MigrateStopCopy:
+		o.Mode = Lazy
+	case Lazy, StopCopy:
 	default:
-		return fmt.Errorf("invalid --mode %q: use %s or %s", o.Mode, MigrateLazy, MigrateStopCopy)
+		return fmt.Errorf("invalid --mode %q: use %s or %s", o.Mode, Lazy, StopCopy)
 	}
 	if o.Address == "" {
 		o.Address = "127.0.0.1"
@@ -202,7 +207,7 @@ func (m *migration) plan() error {
 	if o.Port < 0 || o.Port > 65535 {
 		return fmt.Errorf("invalid --port %d", o.Port)
 	}
-	m.rep = &MigrateReport{ID: o.ID, TargetID: o.TargetID, TargetRoot: o.Target.Dir}
+	m.rep = &Report{ID: o.ID, TargetID: o.TargetID, TargetRoot: o.Target.Dir}
 	return nil
 }
 
@@ -222,23 +227,23 @@ func (m *migration) load() error {
 	if m.state, err = c.State(); err != nil {
 		return err
 	}
-	m.c, m.srcBundle = c, Bundle(c)
+	m.c, m.srcBundle = c, runtime.Bundle(c)
 	bundle := m.o.Bundle
 	if bundle == "" {
 		bundle = m.srcBundle
 	}
-	if m.bundle, m.spec, err = LoadBundle(bundle); err != nil {
+	if m.bundle, m.spec, err = runtime.LoadBundle(bundle); err != nil {
 		return fmt.Errorf("target bundle: %w (the container was not touched)", err)
 	}
-	if err := RemapMounts(m.spec, m.o.RemapMounts); err != nil {
+	if err := runtime.RemapMounts(m.spec, m.o.RemapMounts); err != nil {
 		return err
 	}
-	if err := checkBindSources(m.spec); err != nil {
+	if err := runtime.CheckBindSources(m.spec); err != nil {
 		return fmt.Errorf("the target cannot restore it: %w (the container was not touched)", err)
 	}
 	m.o.Launch.IO.Detach = true
 	m.o.Launch.IO.Terminal = m.spec.Process.Terminal
-	if err := checkTerminal(m.o.Launch.IO); err != nil {
+	if err := runtime.CheckTerminal(m.o.Launch.IO); err != nil {
 		return fmt.Errorf("%w: a container with a terminal needs --console-socket for its new pty", err)
 	}
 	return nil
@@ -305,27 +310,13 @@ func (m *migration) resetSourceDir() error {
 // dump checkpoints the source under the watchdog; progress on the target side
 // (restore and lazy-pages logs) counts too, since a lazy dump waits for it.
 func (m *migration) dump(o *libcontainer.CriuOpts) error {
-	meta := criu.NewMeta(m.o.ID, m.srcBundle, m.r.criuVersion())
+	meta := criu.NewMeta(m.o.ID, m.srcBundle, m.r.CriuVersion())
 	meta.TCPEstablished, meta.LazyPages = o.TcpEstablished, o.LazyPages
 	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}
-	logPath := filepath.Join(o.ImagesDirectory, "dump.log")
-	// If mycr dies mid-way, the next command on the container thaws it.
-	done, err := m.r.beginIntent(m.o.ID, "migrate", false)
-	if err != nil {
-		return err
-	}
-	defer done()
 	m.dumpStart = time.Now()
-	err = m.r.watchCriu(logPath, []string{m.srcDir, m.dstDir}, false, func() error {
-		preFreeze(m.c, false) // CRIU's own freezing polls in 100 ms steps
-		return m.c.Checkpoint(o)
-	})
-	if err != nil {
-		return criu.Explain(err, logPath)
-	}
-	return criu.SecureImageDir(o.ImagesDirectory)
+	return m.r.Dump(m.c, "migrate", o, []string{m.srcDir, m.dstDir})
 }
 
 // restoreTarget restores the copied images as the target container, detached.
@@ -335,8 +326,8 @@ func (m *migration) restoreTarget(lazy bool) error {
 	co.LazyPages, co.LeaveRunning = lazy, false
 	co.PageServer, co.StatusFd = libcontainer.CriuPageServerInfo{}, -1
 	spec := *m.spec // Restore may adjust it; a second attempt needs the original
-	_, err := m.dst.Restore(RestoreOpts{
-		Create: CreateOpts{ID: m.o.TargetID, Bundle: m.bundle, Spec: &spec},
+	_, err := m.dst.Restore(runtime.RestoreOpts{
+		Create: runtime.CreateOpts{ID: m.o.TargetID, Bundle: m.bundle, Spec: &spec},
 		Criu:   co,
 		Launch: m.o.Launch,
 	})
@@ -362,7 +353,7 @@ func (m *migration) destroyTarget() {
 	if err != nil {
 		return
 	}
-	if err := destroy(c); err != nil {
+	if err := runtime.Destroy(c); err != nil {
 		logrus.Errorf("cannot remove the half-migrated target %s from %s: %v; run `mycr --root %s delete --force %s`",
 			m.o.TargetID, m.dst.Dir, err, m.dst.Dir, m.o.TargetID)
 	}
@@ -380,10 +371,7 @@ func (m *migration) sourceRunning() bool {
 
 // removeSource drops the source's state once CRIU has killed its processes.
 func (m *migration) removeSource() error {
-	if cfg := m.c.Config(); !cfg.Namespaces.Contains(configs.NEWPID) {
-		waitGone(m.state.InitProcessPid, 10*time.Second)
-	}
-	if err := m.c.Destroy(); err != nil {
+	if err := runtime.RemoveDumped(m.c, m.state.InitProcessPid); err != nil {
 		return fmt.Errorf("removing the source container's state failed: %w", err)
 	}
 	return nil
@@ -396,7 +384,7 @@ func (m *migration) measure() {
 		frozenAt, from = m.dumpStart, "dump-start"
 	}
 	m.rep.FrozenMs, m.rep.FrozenFrom = ms(m.restoredAt.Sub(frozenAt)), from
-	if m.rep.Mode == MigrateLazy {
+	if m.rep.Mode == Lazy {
 		if t, ok := readLazyDumpTimes(filepath.Join(m.srcDir, "dump.log")); ok {
 			m.rep.CriuFrozenMs, m.rep.CriuDumpReadyMs, m.rep.CriuFrozenFrom = t.FrozenMs, t.ReadyMs, "dump.log"
 		}

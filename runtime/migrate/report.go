@@ -1,9 +1,9 @@
-package runtime
+package migrate
 
 import "fmt"
 
-// MigrateReport says what a migration did and cost.
-type MigrateReport struct {
+// Report says what a migration did and cost.
+type Report struct {
 	ID             string `json:"id"`
 	TargetID       string `json:"target_id"`
 	TargetRoot     string `json:"target_root"`
@@ -39,11 +39,11 @@ type MigrateReport struct {
 }
 
 // Line is the one-line summary `mycr migrate` prints.
-func (m *MigrateReport) Line() string {
+func (m *Report) Line() string {
 	s := fmt.Sprintf("migrated %s -> %s (%s): frozen %s, total %s, moved %s (images %s + pages %s)",
 		m.ID, m.TargetID, m.Mode, fmtMs(m.FrozenMs), fmtMs(m.TotalMs), fmtBytes(m.BytesMoved), fmtBytes(m.ImageBytes), fmtBytes(m.PageBytes))
 	switch {
-	case m.Mode == MigrateLazy && m.CriuFrozenMs > 0:
+	case m.Mode == Lazy && m.CriuFrozenMs > 0:
 		s += fmt.Sprintf(" [CRIU: dump ready after %s, restore %s; source held frozen %s until the last page moved]",
 			fmtMs(m.CriuDumpReadyMs), fmtMs(m.CriuRestoreMs), fmtMs(m.CriuFrozenMs))
 	case m.CriuFrozenMs > 0:
