@@ -6,12 +6,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/runtime"
 )
@@ -22,6 +19,17 @@ type lazyRefusedError struct{ Err error }
 
 func (e *lazyRefusedError) Error() string { return "lazy dump failed: " + e.Err.Error() }
 func (e *lazyRefusedError) Unwrap() error { return e.Err }
+
+// lazyRun is what one lazy attempt has set up so far, for its commit or abort.
+type lazyRun struct {
+	ln        net.Listener // the relay's port, where the lazy-pages daemon connects
+	relayPort int
+	psPort    int        // the dump's private page server, on loopback
+	status    *os.File   // read end of the dump's status fd
+	dumpDone  chan error // the dump's end
+	relay     *pageRelay
+	daemon    *lazyDaemon
+}
 
 // lazy migrates post-copy:
 //
@@ -40,117 +48,71 @@ func (m *migration) lazy() error {
 	if err := m.canceled(); err != nil {
 		return err
 	}
-	psPort, err := freeLoopbackPort()
+	l, err := m.listenForPages()
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(m.o.Address, strconv.Itoa(m.o.Port)))
-	if err != nil {
-		return fmt.Errorf("listen for the page transfer on %s port %d: %w (the container was not touched)", m.o.Address, m.o.Port, err)
-	}
-	defer ln.Close()
-	relayPort := ln.Addr().(*net.TCPAddr).Port
-	m.psAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(psPort))
-
-	undoPipe, note, err := raisePipeMaxSize()
-	if err != nil {
-		return &lazyRefusedError{Err: err}
-	}
-	defer undoPipe()
-	if note != "" {
-		m.notify("%s", note)
-	}
-
-	undoEnv, err := pinPageServer(m.srcDir, "127.0.0.1")
+	defer l.ln.Close()
+	undo, err := m.prepareLazyDump()
 	if err != nil {
 		return err
 	}
-	defer undoEnv()
-
-	var sp [2]int
-	if err := unix.Pipe2(sp[:], unix.O_CLOEXEC); err != nil {
+	defer undo()
+	if err := m.startLazyDump(l); err != nil {
 		return err
 	}
-	statusR := os.NewFile(uintptr(sp[0]), "criu-status")
-	defer statusR.Close()
-
-	o := m.o.Criu
-	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
-	o.LazyPages, o.LeaveRunning, o.PreDump = true, false, false
-	o.PageServer = libcontainer.CriuPageServerInfo{Address: "127.0.0.1", Port: int32(psPort)}
-	o.StatusFd = sp[1] // libcontainer writes \0 and closes it on CRIU's "status-ready"
-
-	m.freeze = watchFreeze(m.state)
-	dumpDone := make(chan error, 1)
-	go func() { dumpDone <- m.dump(&o) }()
-	ready := make(chan bool, 1)
-	go func() {
-		b := make([]byte, 1)
-		n, _ := statusR.Read(b)
-		ready <- n == 1
-	}()
-
-	select {
-	case <-ready:
-	case err := <-dumpDone:
-		if o.StatusFd >= 0 {
-			unix.Close(o.StatusFd)
-		}
-		m.freeze.stopAndGet()
-		runtime.Thaw(m.c)
-		if err == nil {
-			// Cannot happen: a lazy dump only ends after serving its pages.
-			err = errors.New("CRIU ended the lazy dump without serving pages")
-		}
-		if !m.sourceRunning() {
-			return fmt.Errorf("lazy dump of %s failed and the container is not running any more: %w", m.o.ID, err)
-		}
-		return &lazyRefusedError{Err: err}
-	}
-	logrus.Debugf("lazy dump of %s ready after %v", m.o.ID, time.Since(m.dumpStart))
-
+	defer l.status.Close()
 	// From here the source is frozen and CRIU waits for a page client.
-	relay, err := newPageRelay(ln, m.psAddr)
-	if err != nil {
-		return m.abortLazy(dumpDone, nil, nil, fmt.Errorf("connect to the page server: %w", err))
-	}
-	if err := m.transfer(); err != nil {
-		return m.abortLazy(dumpDone, relay, nil, fmt.Errorf("copy the images to the target: %w", err))
-	}
-	if err := m.canceled(); err != nil {
-		return m.abortLazy(dumpDone, relay, nil, err)
-	}
-	daemon, err := startLazyDaemon(m.r.Criu, m.dstDir, m.o.Address, relayPort)
-	if err != nil {
-		return m.abortLazy(dumpDone, relay, nil, err)
-	}
-	if err := daemon.waitReady(30*time.Second, m.o.Ctx.Done()); err != nil {
-		return m.abortLazy(dumpDone, relay, daemon, err)
-	}
-	if err := m.restoreTarget(true); err != nil {
-		return m.abortLazy(dumpDone, relay, daemon, err)
-	}
-	if err := m.canceled(); err != nil {
-		m.destroyTarget()
-		return m.abortLazy(dumpDone, relay, daemon, err)
+	if err := m.switchOver(l); err != nil {
+		return m.abortLazy(l, err)
 	}
 	m.notify("%s runs on the target (pid %d); moving the rest of its memory", m.o.TargetID, m.rep.TargetPid)
-
 	// Post-copy: the target runs; wait for the daemon to have every page.
-	if err := m.waitPages(relay, daemon, dumpDone); err != nil {
+	if err := m.waitPages(l.relay, l.daemon, l.dumpDone); err != nil {
 		m.destroyTarget()
-		return m.abortLazy(dumpDone, relay, daemon, err)
+		return m.abortLazy(l, err)
 	}
-	m.rep.PageBytes = relay.pageBytes.Load()
-	if err := relay.commit(); err != nil {
+	m.commitLazy(l)
+	return nil
+}
+
+// switchOver connects the relay, copies the images, starts the target's
+// lazy-pages daemon and restores the target, which then runs.
+func (m *migration) switchOver(l *lazyRun) error {
+	var err error
+	if l.relay, err = newPageRelay(l.ln, m.psAddr); err != nil {
+		return fmt.Errorf("connect to the page server: %w", err)
+	}
+	if err := m.transfer(); err != nil {
+		return fmt.Errorf("copy the images to the target: %w", err)
+	}
+	if err := m.canceled(); err != nil {
+		return err
+	}
+	if l.daemon, err = startLazyDaemon(m.r.Criu, m.dstDir, m.o.Address, l.relayPort); err != nil {
+		return err
+	}
+	if err := l.daemon.waitReady(30*time.Second, m.o.Ctx.Done()); err != nil {
+		return err
+	}
+	if err := m.restoreTarget(true); err != nil {
+		return err
+	}
+	if err := m.canceled(); err != nil {
+		m.destroyTarget()
+		return err
+	}
+	return nil
+}
+
+// commitLazy ends a lazy migration whose target has every page: the dump ends
+// well, CRIU kills the source, and the source's state goes.
+func (m *migration) commitLazy(l *lazyRun) {
+	m.rep.PageBytes = l.relay.pageBytes.Load()
+	if err := l.relay.commit(); err != nil {
 		logrus.Warnf("closing the page transfer: %v", err)
 	}
-	var dumpErr error
-	select {
-	case dumpErr = <-dumpDone:
-	case <-time.After(2 * time.Minute):
-		dumpErr = errors.New("CRIU's dump did not end after the last page moved")
-	}
+	dumpErr := waitDumpEnd(l.dumpDone, "CRIU's dump did not end after the last page moved")
 	m.measure()
 	if dumpErr != nil {
 		// The target is complete and running: it wins. The source must not run too.
@@ -158,12 +120,21 @@ func (m *migration) lazy() error {
 		if err := runtime.Destroy(m.c); err != nil {
 			logrus.Errorf("cannot remove the source container %s: %v; run `mycr --root %s delete --force %s`", m.o.ID, err, m.r.Dir, m.o.ID)
 		}
-		return nil
+		return
 	}
 	if err := m.removeSource(); err != nil {
 		logrus.Warn(err)
 	}
-	return nil
+}
+
+// waitDumpEnd waits (long: CRIU unfreezes or kills a big tree) for the dump to end.
+func waitDumpEnd(dumpDone <-chan error, stuck string) error {
+	select {
+	case err := <-dumpDone:
+		return err
+	case <-time.After(2 * time.Minute):
+		return errors.New(stuck)
+	}
 }
 
 // waitPages waits until the lazy-pages daemon has fetched every page and
@@ -184,16 +155,7 @@ func (m *migration) waitPages(relay *pageRelay, daemon *lazyDaemon, dumpDone <-c
 				return fmt.Errorf("the lazy-pages daemon failed: %w (log %s)", err, filepath.Join(m.dstDir, lazyLogName))
 			}
 			if !closed {
-				// It exits only after its CLOSE was answered; give the relay a moment.
-				select {
-				case err := <-relay.ended:
-					if err != nil {
-						return err
-					}
-					closed = true
-				case <-time.After(5 * time.Second):
-					return errors.New("the lazy-pages daemon exited without closing the page transfer")
-				}
+				return waitRelayClosed(relay)
 			}
 			return nil
 		case err := <-dumpDone:
@@ -201,6 +163,17 @@ func (m *migration) waitPages(relay *pageRelay, daemon *lazyDaemon, dumpDone <-c
 		case <-m.o.Ctx.Done():
 			return m.canceled()
 		}
+	}
+}
+
+// waitRelayClosed gives the relay a moment to see the CLOSE of a daemon that
+// exited well: it exits only after its CLOSE was answered.
+func waitRelayClosed(relay *pageRelay) error {
+	select {
+	case err := <-relay.ended:
+		return err
+	case <-time.After(5 * time.Second):
+		return errors.New("the lazy-pages daemon exited without closing the page transfer")
 	}
 }
 
@@ -214,25 +187,21 @@ func (e *dumpEndedError) Error() string {
 // abortLazy undoes a lazy migration before the switch: the daemon is killed,
 // the relay makes the page server fail so CRIU resumes the source, and mycr
 // waits for the dump to end. The target must already be gone (or never made).
-func (m *migration) abortLazy(dumpDone chan error, relay *pageRelay, daemon *lazyDaemon, cause error) error {
-	if daemon != nil {
-		daemon.kill()
+func (m *migration) abortLazy(l *lazyRun, cause error) error {
+	if l.daemon != nil {
+		l.daemon.kill()
 	}
 	var dumpErr error
 	var ended *dumpEndedError
 	if errors.As(cause, &ended) {
 		dumpErr = ended.Err
 	} else {
-		if relay != nil {
-			relay.abort()
+		if l.relay != nil {
+			l.relay.abort()
 		} else {
 			abortPageServer(m.psAddr)
 		}
-		select {
-		case dumpErr = <-dumpDone:
-		case <-time.After(2 * time.Minute):
-			dumpErr = errors.New("CRIU's dump did not end after the abort")
-		}
+		dumpErr = waitDumpEnd(l.dumpDone, "CRIU's dump did not end after the abort")
 	}
 	m.freeze.stopAndGet()
 	runtime.Thaw(m.c)

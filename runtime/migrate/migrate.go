@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -21,7 +19,6 @@ import (
 
 	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/runtime"
-	"github.com/mycr/mycr/spec"
 )
 
 // Migration modes.
@@ -114,34 +111,64 @@ func Run(r *runtime.Root, o Opts) (*Report, error) {
 	// Images hold process memory: CRIU and the copy must create them 0600.
 	oldUmask := unix.Umask(0o077)
 	defer unix.Umask(oldUmask)
-
-	mode := m.o.Mode
-	if mode == Lazy {
-		if why := lazyUnusable(r.Criu); why != "" {
-			if m.o.NoFallback {
-				m.removeTemp() // nothing ran: no logs worth keeping
-				return nil, fmt.Errorf("lazy migration cannot work here: %s (the container was not touched)", why)
-			}
-			m.notify("lazy pages cannot work here (%s): falling back to stop-and-copy, the container stays frozen while all its memory is copied", why)
-			m.rep.FallbackReason, mode = why, StopCopy
-		}
-	}
-	err = m.run(mode)
-	var refused *lazyRefusedError
-	if errors.As(err, &refused) && !m.o.NoFallback {
-		why := "lazy migration failed before the switch: " + firstLineOf(refused.Err.Error())
-		m.notify("%s; the container is running, falling back to stop-and-copy", why)
-		m.rep.FallbackReason = why
-		if err = m.resetSourceDir(); err == nil {
-			err = m.run(StopCopy)
-		}
-	}
-	if err != nil {
+	if err := m.runWithFallback(); err != nil {
 		m.keepDirsOnFailure()
 		return nil, err
 	}
 	m.finish()
 	return m.rep, nil
+}
+
+// runWithFallback runs the chosen mode and, if a lazy dump was refused before
+// the switch (the source runs again), stop-and-copy unless NoFallback.
+func (m *migration) runWithFallback() error {
+	mode, why, err := chooseMode(m.o.Mode, m.o.NoFallback, func() string { return lazyUnusable(m.r.Criu) })
+	if err != nil {
+		m.removeTemp() // nothing ran: no logs worth keeping
+		return err
+	}
+	if why != "" {
+		m.notify("lazy pages cannot work here (%s): falling back to stop-and-copy, the container stays frozen while all its memory is copied", why)
+		m.rep.FallbackReason = why
+	}
+	err = m.run(mode)
+	why, ok := fallbackAfter(err, m.o.NoFallback)
+	if !ok {
+		return err
+	}
+	m.notify("%s; the container is running, falling back to stop-and-copy", why)
+	m.rep.FallbackReason = why
+	if err := m.resetSourceDir(); err != nil {
+		return err
+	}
+	return m.run(StopCopy)
+}
+
+// chooseMode decides the first mode to try: lazy only where lazy pages work
+// (unusable says why not, "" if they do), else stop-and-copy with the reason,
+// or an error if noFallback.
+func chooseMode(requested string, noFallback bool, unusable func() string) (mode, fallbackReason string, err error) {
+	if requested != Lazy {
+		return requested, "", nil
+	}
+	why := unusable()
+	switch {
+	case why == "":
+		return Lazy, "", nil
+	case noFallback:
+		return "", "", fmt.Errorf("lazy migration cannot work here: %s (the container was not touched)", why)
+	}
+	return StopCopy, why, nil
+}
+
+// fallbackAfter tells whether a failed run may fall back to stop-and-copy
+// (a lazy dump refused before the switch, with the source running again) and why.
+func fallbackAfter(err error, noFallback bool) (why string, ok bool) {
+	var refused *lazyRefusedError
+	if noFallback || !errors.As(err, &refused) {
+		return "", false
+	}
+	return "lazy migration failed before the switch: " + firstLineOf(refused.Err.Error()), true
 }
 
 // run runs one mode, once more without hardware breakpoints if CRIU hung on one.
@@ -170,267 +197,6 @@ func (m *migration) run(mode string) error {
 	return attempt()
 }
 
-// plan checks everything that can be checked before the container is touched.
-func (m *migration) plan() error {
-	o := &m.o
-	if o.Target == nil {
-		return errors.New("no target: pass --to-root DIR")
-	}
-	if o.TargetID == "" {
-		o.TargetID = o.ID
-	}
-	for _, id := range []string{o.ID, o.TargetID} {
-		if err := spec.ValidateID(id); err != nil {
-			return err
-		}
-	}
-	if o.Target.Dir == m.r.Dir && o.TargetID == o.ID {
-		return fmt.Errorf("the target is the source itself: pass another --to-root or a --target-id")
-	}
-	if o.Target.Exists(o.TargetID) {
-		return fmt.Errorf("container %s already exists in %s: pick another --target-id", o.TargetID, o.Target.Dir)
-	}
-	switch o.Mode {
-	case "":
-		o.Mode = Lazy
-	case Lazy, StopCopy:
-	default:
-		return fmt.Errorf("invalid --mode %q: use %s or %s", o.Mode, Lazy, StopCopy)
-	}
-	if o.Address == "" {
-		o.Address = "127.0.0.1"
-	}
-	ip := net.ParseIP(o.Address)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--address %q: only a loopback address is supported (both roots on this machine); see docs/portable.md for two hosts", o.Address)
-	}
-	if o.Port < 0 || o.Port > 65535 {
-		return fmt.Errorf("invalid --port %d", o.Port)
-	}
-	m.rep = &Report{ID: o.ID, TargetID: o.TargetID, TargetRoot: o.Target.Dir}
-	return nil
-}
-
-// load opens the source (under its lock) and the target's bundle.
-func (m *migration) load() error {
-	c, err := m.r.Load(m.o.ID)
-	if err != nil {
-		return err
-	}
-	status, err := c.Status()
-	if err != nil {
-		return err
-	}
-	if status != libcontainer.Running {
-		return fmt.Errorf("cannot migrate container %s: it is %s (only a running container migrates; resume a paused one first)", m.o.ID, status)
-	}
-	if m.state, err = c.State(); err != nil {
-		return err
-	}
-	m.c, m.srcBundle = c, runtime.Bundle(c)
-	bundle := m.o.Bundle
-	if bundle == "" {
-		bundle = m.srcBundle
-	}
-	if m.bundle, m.spec, err = runtime.LoadBundle(bundle); err != nil {
-		return fmt.Errorf("target bundle: %w (the container was not touched)", err)
-	}
-	if err := runtime.RemapMounts(m.spec, m.o.RemapMounts); err != nil {
-		return err
-	}
-	if err := runtime.CheckBindSources(m.spec); err != nil {
-		return fmt.Errorf("the target cannot restore it: %w (the container was not touched)", err)
-	}
-	m.o.Launch.IO.Detach = true
-	m.o.Launch.IO.Terminal = m.spec.Process.Terminal
-	if err := runtime.CheckTerminal(m.o.Launch.IO); err != nil {
-		return fmt.Errorf("%w: a container with a terminal needs --console-socket for its new pty", err)
-	}
-	return nil
-}
-
-// makeDirs creates the image directories: given ones must be empty.
-func (m *migration) makeDirs() error {
-	var err error
-	if m.o.ImagePath == "" || m.o.TargetImagePath == "" {
-		if m.tempBase, err = os.MkdirTemp("", "mycr-migrate-"+m.o.ID+"-"); err != nil {
-			return err
-		}
-	}
-	pick := func(given, name string) (string, error) {
-		if given == "" {
-			return filepath.Join(m.tempBase, name), nil
-		}
-		abs, err := filepath.Abs(given)
-		if err != nil {
-			return "", err
-		}
-		if ents, err := os.ReadDir(abs); err == nil && len(ents) > 0 {
-			return "", fmt.Errorf("image path %s is not empty: migrate needs an empty or new directory", abs)
-		}
-		return abs, nil
-	}
-	if m.srcDir, err = pick(m.o.ImagePath, "source"); err == nil {
-		m.dstDir, err = pick(m.o.TargetImagePath, "target")
-	}
-	if err == nil && m.srcDir == m.dstDir {
-		err = errors.New("--image-path and --target-image-path must differ: the target gets a copy")
-	}
-	for _, d := range []string{m.srcDir, m.dstDir} {
-		if err == nil {
-			err = criu.PrepareImageDir(d)
-		}
-	}
-	if err != nil && m.tempBase != "" {
-		os.RemoveAll(m.tempBase)
-	}
-	return err
-}
-
-// resetSourceDir empties the source image dir for another attempt, keeping the
-// failed attempt's log as dump-failed.log.
-func (m *migration) resetSourceDir() error {
-	_ = os.Rename(filepath.Join(m.srcDir, "dump.log"), filepath.Join(m.srcDir, "dump-failed.log"))
-	for _, d := range []string{m.srcDir, m.dstDir} {
-		ents, err := os.ReadDir(d)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			if e.Name() != "dump-failed.log" {
-				if err := os.RemoveAll(filepath.Join(d, e.Name())); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// dump checkpoints the source under the watchdog; progress on the target side
-// (restore and lazy-pages logs) counts too, since a lazy dump waits for it.
-func (m *migration) dump(o *libcontainer.CriuOpts) error {
-	meta := criu.NewMeta(m.o.ID, m.srcBundle, m.r.CriuVersion())
-	meta.TCPEstablished, meta.LazyPages = o.TcpEstablished, o.LazyPages
-	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
-		return err
-	}
-	m.dumpStart = time.Now()
-	return m.r.Dump(m.c, "migrate", o, []string{m.srcDir, m.dstDir})
-}
-
-// restoreTarget restores the copied images as the target container, detached.
-func (m *migration) restoreTarget(lazy bool) error {
-	co := m.o.Criu
-	co.ImagesDirectory, co.WorkDirectory = m.dstDir, ""
-	co.LazyPages, co.LeaveRunning = lazy, false
-	co.PageServer, co.StatusFd = libcontainer.CriuPageServerInfo{}, -1
-	spec := *m.spec // Restore may adjust it; a second attempt needs the original
-	_, err := m.dst.Restore(runtime.RestoreOpts{
-		Create: runtime.CreateOpts{ID: m.o.TargetID, Bundle: m.bundle, Spec: &spec},
-		Criu:   co,
-		Launch: m.o.Launch,
-	})
-	m.restoredAt = time.Now()
-	if err != nil {
-		return fmt.Errorf("restore on the target failed: %w", err)
-	}
-	if c, err := m.dst.Load(m.o.TargetID); err == nil {
-		if st, err := c.State(); err == nil {
-			m.rep.TargetPid = st.InitProcessPid
-		}
-	}
-	return criu.SecureImageDir(m.dstDir)
-}
-
-// destroyTarget removes a target container that must not run (a failed switch).
-func (m *migration) destroyTarget() {
-	// Under its lock: unlocking a container that no longer exists removes the lock file.
-	if lock, err := m.dst.Lock(m.o.TargetID, "migrate"); err == nil {
-		defer lock.Unlock()
-	}
-	c, err := m.dst.Load(m.o.TargetID)
-	if err != nil {
-		return
-	}
-	if err := runtime.Destroy(c); err != nil {
-		logrus.Errorf("cannot remove the half-migrated target %s from %s: %v; run `mycr --root %s delete --force %s`",
-			m.o.TargetID, m.dst.Dir, err, m.dst.Dir, m.o.TargetID)
-	}
-}
-
-// sourceRunning tells whether the source container is alive and running.
-func (m *migration) sourceRunning() bool {
-	c, err := m.r.Load(m.o.ID)
-	if err != nil {
-		return false
-	}
-	st, err := c.Status()
-	return err == nil && st == libcontainer.Running
-}
-
-// removeSource drops the source's state once CRIU has killed its processes.
-func (m *migration) removeSource() error {
-	if err := runtime.RemoveDumped(m.c, m.state.InitProcessPid); err != nil {
-		return fmt.Errorf("removing the source container's state failed: %w", err)
-	}
-	return nil
-}
-
-// measure fills the report's timings and CRIU statistics.
-func (m *migration) measure() {
-	frozenAt, from := m.freeze.stopAndGet()
-	if frozenAt.IsZero() {
-		frozenAt, from = m.dumpStart, "dump-start"
-	}
-	m.rep.FrozenMs, m.rep.FrozenFrom = ms(m.restoredAt.Sub(frozenAt)), from
-	if m.rep.Mode == Lazy {
-		if t, ok := readLazyDumpTimes(filepath.Join(m.srcDir, "dump.log")); ok {
-			m.rep.CriuFrozenMs, m.rep.CriuDumpReadyMs, m.rep.CriuFrozenFrom = t.FrozenMs, t.ReadyMs, "dump.log"
-		}
-	} else if d, err := dumpStats(m.srcDir); err == nil {
-		m.rep.CriuFrozenMs, m.rep.CriuFrozenFrom = float64(d.GetFrozenTime())/1000, "stats-dump"
-		m.rep.CriuFreezingMs = float64(d.GetFreezingTime()) / 1000
-		m.rep.CriuMemdumpMs = float64(d.GetMemdumpTime()) / 1000
-		m.rep.PagesWritten, m.rep.PagesLazy = d.GetPagesWritten(), d.GetPagesLazy()
-	} else {
-		logrus.Debugf("no CRIU dump statistics: %v", err)
-	}
-	if rs, err := restoreStats(m.dstDir); err == nil {
-		m.rep.CriuRestoreMs = float64(rs.GetRestoreTime()) / 1000
-	}
-}
-
-// finish completes the report and removes the default image dirs.
-func (m *migration) finish() {
-	m.rep.BytesMoved = m.rep.ImageBytes + m.rep.PageBytes
-	m.rep.TotalMs = ms(time.Since(m.start))
-	if m.o.KeepImages || m.tempBase == "" {
-		m.rep.SourceImages, m.rep.TargetImages = m.srcDir, m.dstDir
-		return
-	}
-	m.removeTemp()
-	if m.o.ImagePath != "" {
-		m.rep.SourceImages = m.srcDir
-	}
-	if m.o.TargetImagePath != "" {
-		m.rep.TargetImages = m.dstDir
-	}
-}
-
-func (m *migration) removeTemp() {
-	if m.tempBase != "" {
-		os.RemoveAll(m.tempBase)
-	}
-}
-
-// keepDirsOnFailure leaves the image dirs (and CRIU's logs in them) for a look.
-func (m *migration) keepDirsOnFailure() {
-	if m.tempBase != "" {
-		m.notify("images and CRIU logs of the failed migration are kept in %s", m.tempBase)
-	}
-}
-
 func (m *migration) notify(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if m.o.Notify != nil {
@@ -447,8 +213,6 @@ func (m *migration) canceled() error {
 	}
 	return nil
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func firstLineOf(s string) string {
 	for i, ch := range s {
