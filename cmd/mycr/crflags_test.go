@@ -61,6 +61,11 @@ func TestCheckpointFlagMapping(t *testing.T) {
 				o.ManageCgroupsMode, o.EmptyNs = "full", unix.CLONE_NEWNET
 				o.LeaveRunning, o.ParentImage, o.TcpSkipInFlight, o.LinkRemap = true, "../pre", true, true
 			}), ""},
+		{[]string{"--tcp-established"}, with(func(o *libcontainer.CriuOpts) { o.TcpEstablished = true }), ""},
+		{[]string{"--ext-unix-sk"}, with(func(o *libcontainer.CriuOpts) { o.ExternalUnixConnections = true }), ""},
+		{[]string{"--shell-job"}, with(func(o *libcontainer.CriuOpts) { o.ShellJob = true }), ""},
+		{[]string{"--file-locks"}, with(func(o *libcontainer.CriuOpts) { o.FileLocks = true }), ""},
+		{[]string{"--auto-dedup"}, with(func(o *libcontainer.CriuOpts) { o.AutoDedup = true }), ""},
 		{[]string{"--pre-dump"}, with(func(o *libcontainer.CriuOpts) { o.PreDump, o.LeaveRunning = true, true }), ""},
 		{[]string{"--lazy-pages", "--page-server", "127.0.0.1:9000"}, with(func(o *libcontainer.CriuOpts) {
 			o.LazyPages, o.PageServer = true, libcontainer.CriuPageServerInfo{Address: "127.0.0.1", Port: 9000}
