@@ -22,7 +22,7 @@ func ValidateID(id string) error {
 	case len(id) > maxIDLength:
 		return fmt.Errorf("invalid container id %.32q...: longer than %d characters", id, maxIDLength)
 	case id == "." || id == "..":
-		return fmt.Errorf("invalid container id %q: must not be . or ..", id)
+		return fmt.Errorf("invalid container id %q: must not be %q or %q", id, ".", "..")
 	case strings.HasPrefix(id, "."):
 		return fmt.Errorf("invalid container id %q: must not start with a dot", id)
 	}
