@@ -50,7 +50,7 @@ type Opts struct {
 	KeepImages                 bool   // keep the default image dirs after a success
 	// Criu carries the flags shared with checkpoint/restore (tcp-established,
 	// ext-unix-sk, shell-job, file-locks, manage-cgroups-mode); image paths,
-	// lazy pages and the page server are set by Migrate.
+	// lazy pages and the page server are set by Run.
 	Criu   libcontainer.CriuOpts
 	Launch runtime.LaunchOpts // the target's stdio (detached), console socket, pid file
 	// Ctx cancels a migration that has not switched over yet (SIGINT/SIGTERM).
@@ -59,7 +59,7 @@ type Opts struct {
 	Notify func(string)
 }
 
-// migration is one run of Migrate.
+// migration is one call of Run.
 type migration struct {
 	r, dst     *runtime.Root
 	o          Opts
