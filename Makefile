@@ -19,7 +19,7 @@ PREFIX  ?= /usr/local
 BIN     := bin/mycr
 GOTEST  := go test -count=1
 
-.PHONY: all build deps install demo test test-unit test-fuzz-short test-integration test-dropin bench soak reliability fuzz clean
+.PHONY: all build deps install demo lint test test-unit test-fuzz-short test-integration test-dropin bench soak reliability fuzz clean
 
 all: build
 
@@ -38,12 +38,20 @@ install: build
 demo: deps install
 	bash scripts/demo.sh $(PREFIX)/bin/mycr
 
-# Everything CI runs: unit tests (real ptrace, real CRIU) and integration tests
-# of the built binary with real containers.
-test: deps build test-unit test-fuzz-short test-integration test-dropin
+# Everything CI runs: lint, unit tests (real ptrace, real CRIU) and integration
+# tests of the built binary with real containers.
+test: lint deps build test-unit test-fuzz-short test-integration test-dropin
+
+# go vet and staticcheck (default checks, staticcheck.conf) over every package,
+# with the build's tags. `go run pkg@version` pins staticcheck without making it
+# a dependency of mycr's module (the first run downloads and builds it).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	go vet -tags "$(TAGS)" ./...
+	go run $(STATICCHECK) -tags "$(TAGS)" ./...
 
 test-unit:
-	$(GOTEST) ./spec/ ./criu/ ./runtime/ ./cmd/...
+	$(GOTEST) ./spec/ ./criu/ ./runtime/... ./cmd/...
 
 test-integration: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 20m ./integration/ 2>&1 | tee integration.log; exit $${PIPESTATUS[0]}

@@ -34,11 +34,13 @@ type chunkResult struct {
 	err  error
 }
 
-var chunkBufs = sync.Pool{New: func() any { return make([]byte, 0, parallelChunk) }}
+// chunkBufs holds *[]byte: a slice put into a sync.Pool directly is boxed,
+// one allocation per Put.
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, parallelChunk); return &b }}
 
 func newChunkCompressor(w io.Writer, encode func([]byte) ([]byte, error)) *chunkCompressor {
 	c := &chunkCompressor{w: w, encode: encode, order: make(chan chan chunkResult, goruntime.GOMAXPROCS(0)+1),
-		done: make(chan struct{}), buf: chunkBufs.Get().([]byte)}
+		done: make(chan struct{}), buf: *chunkBufs.Get().(*[]byte)}
 	go c.writeInOrder()
 	return c
 }
@@ -92,11 +94,12 @@ func (c *chunkCompressor) flush() {
 		return
 	}
 	src, res := c.buf, make(chan chunkResult, 1)
-	c.buf = chunkBufs.Get().([]byte)
+	c.buf = *chunkBufs.Get().(*[]byte)
 	c.order <- res // blocks while enough chunks are in flight
 	go func() {
 		data, err := c.encode(src)
-		chunkBufs.Put(src[:0])
+		src = src[:0]
+		chunkBufs.Put(&src)
 		res <- chunkResult{data, err}
 	}()
 }

@@ -372,12 +372,6 @@ func waitPidsGone(t *testing.T, pids []int, limit time.Duration) {
 	reapStopped(t, left)
 }
 
-// oomScoreAdj reads a process's oom_score_adj ("" if gone).
-func oomScoreAdj(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid))
-	return strings.TrimSpace(string(b))
-}
-
 // counterAtDump reads the counter of a checkpointed-away container. The dump
 // may have caught the shell between truncating the file and writing it: then
 // the file stays empty until a restore, and this returns 0.

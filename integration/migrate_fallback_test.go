@@ -128,8 +128,13 @@ func TestMigrateLazyFailureKeepsSource(t *testing.T) {
 		targetRan bool // the failure came after the target had started
 	}{
 		"daemon-fails": {`if [ "$1" = lazy-pages ]; then echo "lazy-pages refused" >&2; exit 1; fi`, false},
-		// The daemon is killed 1.5 s after it starts: 512 MiB take longer to move.
-		"daemon-dies": {`if [ "$1" = lazy-pages ]; then "$REAL" "$@" & pid=$!; sleep 1.5; kill -9 $pid; wait $pid; exit 1; fi`, true},
+		// The daemon is killed as soon as the target's restore has finished (its
+		// restore.log is in the daemon's working directory, the target image dir):
+		// 512 MiB take longer to move. A fixed delay raced a restore slowed by a
+		// loaded machine, which then failed before the switch instead.
+		"daemon-dies": {`if [ "$1" = lazy-pages ]; then "$REAL" "$@" & pid=$!; i=0; ` +
+			`while [ $i -lt 1200 ] && ! grep -q "Restore finished successfully" restore.log 2>/dev/null; do sleep 0.1; i=$((i+1)); done; ` +
+			`kill -9 $pid; wait $pid; exit 1; fi`, true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

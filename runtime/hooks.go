@@ -22,7 +22,7 @@ func addOnceHooks(config *configs.Config, hooks configs.Hooks) {
 		once := configs.NewFunctionHook(func(s *specs.State) error {
 			// A new slice: libcontainer is ranging over the old one right now.
 			config.Hooks[name] = slices.Clone(own)
-			return configs.HookList(list).RunHooks(s)
+			return configs.Hooks{name: list}.Run(name, s)
 		})
 		config.Hooks[name] = append([]configs.Hook{once}, own...)
 	}

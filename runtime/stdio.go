@@ -23,7 +23,6 @@ type IOConfig struct {
 // stdio holds what must be closed once the process started or ended.
 type stdio struct {
 	afterStart []io.Closer // our copies of the child's ends and the console socket
-	atExit     []io.Closer
 	copying    sync.WaitGroup
 	console    *hostConsole // foreground tty
 }

@@ -25,7 +25,7 @@ func ValidateID(id string) error {
 	case len(id) > MaxIDLength:
 		return fmt.Errorf("invalid container id %.32q... (%d characters): at most %d characters are allowed", id, len(id), MaxIDLength)
 	case id == "." || id == "..":
-		return fmt.Errorf("invalid container id %q: must not be . or ..", id)
+		return fmt.Errorf("invalid container id %q: must not be %q or %q", id, ".", "..")
 	case strings.HasPrefix(id, "."):
 		return fmt.Errorf("invalid container id %q: must not start with a dot", id)
 	}

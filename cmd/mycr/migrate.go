@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mycr/mycr/runtime"
+	"github.com/mycr/mycr/runtime/migrate"
 )
 
 var migrateCommand = &cli.Command{
@@ -43,7 +44,7 @@ See docs/portable.md.`,
 		&cli.StringFlag{Name: "image-path", Usage: "empty directory for the source's images (default: a private directory under $TMPDIR, removed on success)"},
 		&cli.StringFlag{Name: "target-image-path", Usage: "empty directory for the target's copy of the images (default: as --image-path)"},
 		&cli.BoolFlag{Name: "keep-images", Usage: "keep the default image directories after a successful migration"},
-		&cli.StringFlag{Name: "mode", Value: runtime.MigrateLazy, Usage: "lazy (post-copy) or stop-and-copy"},
+		&cli.StringFlag{Name: "mode", Value: migrate.Lazy, Usage: "lazy (post-copy) or stop-and-copy"},
 		&cli.BoolFlag{Name: "no-fallback", Usage: "with --mode lazy: fail instead of falling back to stop-and-copy"},
 		&cli.StringFlag{Name: "address", Value: "127.0.0.1", Usage: "address the target fetches memory pages from (loopback only)"},
 		&cli.IntFlag{Name: "port", Usage: "port of the page transfer (default: any free port)"},
@@ -80,7 +81,7 @@ See docs/portable.md.`,
 			return err
 		}
 		dst.Criu = r.Criu
-		mo := runtime.MigrateOpts{
+		mo := migrate.Opts{
 			ID:         id,
 			Target:     dst,
 			TargetID:   c.String("target-id"),
@@ -115,7 +116,7 @@ See docs/portable.md.`,
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		defer stop()
 		mo.Ctx = ctx
-		rep, err := r.Migrate(mo)
+		rep, err := migrate.Run(r, mo)
 		if err != nil {
 			return err
 		}

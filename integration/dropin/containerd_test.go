@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -413,55 +411,4 @@ func mustOut(t *testing.T, f func() (string, error)) string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// background is a client command left running (e.g. ctr c restore in the foreground).
-type background struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	exited chan struct{}
-	err    error
-}
-
-func (b *background) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *background) output() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startBackground(t *testing.T, env []string, name string, args ...string) *background {
-	t.Helper()
-	b := &background{exited: make(chan struct{})}
-	b.cmd = exec.Command(name, args...)
-	b.cmd.Env = env
-	b.cmd.Dir = base
-	b.cmd.Stdout, b.cmd.Stderr = b, b
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		b.err = b.cmd.Wait()
-		close(b.exited)
-	}()
-	t.Cleanup(func() { _ = b.wait(0) })
-	return b
-}
-
-// wait waits for the command; after timeout it is killed (by its pid).
-func (b *background) wait(timeout time.Duration) error {
-	select {
-	case <-b.exited:
-		return b.err
-	case <-time.After(timeout):
-		_ = b.cmd.Process.Kill()
-		<-b.exited
-		return b.err
-	}
 }

@@ -216,18 +216,6 @@ func (b *bareCriu) restore(rootfs, dir, pidFile string) (Result, int, error) {
 	return res, pid, err
 }
 
-// dirBytes is the apparent size of the files under dir.
-func dirBytes(dir string) int64 {
-	var n int64
-	_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
-}
-
 func sleepMs(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }
 
 // waitFile waits until path exists (a workload's "ready" mark).

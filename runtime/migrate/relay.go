@@ -1,4 +1,4 @@
-package runtime
+package migrate
 
 import (
 	"encoding/binary"
@@ -170,22 +170,12 @@ func (p *pageRelay) commit() error {
 	if _, err := p.dump.Write(msg); err != nil {
 		return err
 	}
-	deadline := time.After(30 * time.Second)
-	var status []byte
-	for len(status) < 4 {
-		select {
-		case <-p.tailSeen:
-			p.mu.Lock()
-			status = append([]byte(nil), p.tail...)
-			p.mu.Unlock()
-		case <-p.downDone:
-			return errors.New("the page server closed before answering")
-		case <-deadline:
-			return errors.New("the page server did not answer the close")
-		}
+	status, err := p.closeStatus(30 * time.Second)
+	if err != nil {
+		return err
 	}
-	if st := int32(binary.LittleEndian.Uint32(status)); st != 0 {
-		return fmt.Errorf("the page server answered the close with status %d", st)
+	if status != 0 {
+		return fmt.Errorf("the page server answered the close with status %d", status)
 	}
 	// CRIU now waits for our side to close (read() == 0): a FIN, not a reset.
 	if err := p.dump.SetLinger(-1); err != nil {
@@ -199,6 +189,25 @@ func (p *pageRelay) commit() error {
 	case <-time.After(30 * time.Second):
 	}
 	return p.dump.Close()
+}
+
+// closeStatus waits for the page server's 4-byte answer to our CLOSE.
+func (p *pageRelay) closeStatus(limit time.Duration) (int32, error) {
+	deadline := time.After(limit)
+	var status []byte
+	for len(status) < 4 {
+		select {
+		case <-p.tailSeen:
+			p.mu.Lock()
+			status = append([]byte(nil), p.tail...)
+			p.mu.Unlock()
+		case <-p.downDone:
+			return 0, errors.New("the page server closed before answering")
+		case <-deadline:
+			return 0, errors.New("the page server did not answer the close")
+		}
+	}
+	return int32(binary.LittleEndian.Uint32(status)), nil
 }
 
 // abort makes the page server fail, so CRIU resumes the source.

@@ -1,9 +1,11 @@
-package runtime
+package migrate
 
 import (
 	"fmt"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/runtime"
 )
 
 // stopAndCopy migrates by checkpoint, copy, restore. CRIU kills the source at
@@ -22,7 +24,7 @@ func (m *migration) stopAndCopy() error {
 	m.freeze = watchFreeze(m.state)
 	if err := m.dump(&o); err != nil {
 		m.freeze.stopAndGet()
-		keepRunning(m.c, false)
+		runtime.Thaw(m.c)
 		if m.sourceRunning() {
 			return fmt.Errorf("checkpoint of %s failed, the container is still running on the source: %w", m.o.ID, err)
 		}
@@ -56,8 +58,8 @@ func (m *migration) rollback(cause error) error {
 	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
 	o.LazyPages, o.LeaveRunning = false, false
 	o.StatusFd = -1
-	_, err := m.r.Restore(RestoreOpts{
-		Create: CreateOpts{ID: m.o.ID, Bundle: m.srcBundle},
+	_, err := m.r.Restore(runtime.RestoreOpts{
+		Create: runtime.CreateOpts{ID: m.o.ID, Bundle: m.srcBundle},
 		Criu:   o,
 		Launch: m.o.Launch,
 	})

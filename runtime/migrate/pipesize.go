@@ -1,4 +1,4 @@
-package runtime
+package migrate
 
 import (
 	"bufio"
@@ -33,13 +33,19 @@ func lazyPipeProblem() string {
 		return ""
 	}
 	cur, err := readPipeMaxSize()
-	if err != nil {
-		return "cannot read " + pipeMaxSizeSysctl + ": " + err.Error()
+	return pipeSizeProblem(cur, err, func() error { return unix.Access(pipeMaxSizeSysctl, unix.W_OK) })
+}
+
+// pipeSizeProblem is lazyPipeProblem's decision without CAP_SYS_RESOURCE, from
+// fs.pipe-max-size (cur, or readErr) and whether the sysctl can be written.
+func pipeSizeProblem(cur int, readErr error, writable func() error) string {
+	if readErr != nil {
+		return "cannot read " + pipeMaxSizeSysctl + ": " + readErr.Error()
 	}
 	if cur >= lazyPipeSize {
 		return ""
 	}
-	if err := unix.Access(pipeMaxSizeSysctl, unix.W_OK); err != nil {
+	if err := writable(); err != nil {
 		return fmt.Sprintf("CRIU's lazy page server needs a %d-byte pipe: fs.pipe-max-size is %d, CAP_SYS_RESOURCE is not available and %s is not writable (%v)",
 			lazyPipeSize, cur, pipeMaxSizeSysctl, err)
 	}

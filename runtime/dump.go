@@ -1,0 +1,71 @@
+package runtime
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mycr/mycr/criu"
+)
+
+// The primitives below serve callers that choose CRIU's options themselves
+// (runtime/migrate): the container is loaded under its lock (Root.Lock,
+// Root.Load), and these run the steps Checkpoint and Restore also take.
+
+// Dump runs CRIU's dump of c with o, recorded as operation op: if mycr dies
+// mid-way, its guard or the next command on the container thaws it (guard.go, intent.go). The cgroup
+// is frozen first (fast), CRIU runs under the watchdog with progress counted in
+// watchDirs, a failure is explained from CRIU's log (dump.log in
+// o.ImagesDirectory) and the images are made private. A failed dump may leave
+// c frozen: Thaw it. Unlike Checkpoint, a hang at a hardware breakpoint is not
+// retried here: the caller knows what a retry needs (see criu.HungAtBreakpoint).
+func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOpts, watchDirs []string) error {
+	// If mycr dies mid-way, its guard (or the next command) thaws the container.
+	defer r.startGuard(c.ID())()
+	done, err := r.beginIntent(c.ID(), op, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	logPath := filepath.Join(logDir(o), "dump.log")
+	err = r.watchCriu(logPath, watchDirs, false, func() error {
+		preFreeze(c, false) // CRIU's own freezing polls in 100 ms steps
+		return c.Checkpoint(o)
+	})
+	if err != nil {
+		return criu.Explain(err, logPath)
+	}
+	return criu.SecureImageDir(o.ImagesDirectory)
+}
+
+// CriuVersion is the version of the CRIU this root runs, 0 if unknown.
+func (r *Root) CriuVersion() int { return r.criuVersion() }
+
+// Thaw undoes the frozen cgroup a failed or aborted dump may have left, so the
+// container runs on.
+func Thaw(c *libcontainer.Container) { keepRunning(c, false) }
+
+// RemoveDumped drops the state of a container whose processes CRIU killed at
+// the end of its dump (initPid was its init). In the host pid namespace it
+// first waits for the dead init to be reaped, since a restore reuses its pid.
+func RemoveDumped(c *libcontainer.Container, initPid int) error {
+	if cfg := c.Config(); !cfg.Namespaces.Contains(configs.NEWPID) {
+		waitGone(initPid, 10*time.Second)
+	}
+	return c.Destroy()
+}
+
+// Destroy kills every process of a loaded container and removes its state and
+// cgroups (delete --force without the lock, which the caller holds).
+func Destroy(c *libcontainer.Container) error { return destroy(c) }
+
+// CheckBindSources refuses a spec whose bind mounts' host sources are missing:
+// a restore from it would fail after the checkpoint.
+func CheckBindSources(s *specs.Spec) error { return checkBindSources(s) }
+
+// CheckTerminal refuses stdio settings that cannot work together (a detached
+// terminal without a console socket, a console socket without a terminal).
+func CheckTerminal(cfg IOConfig) error { return checkTerminal(cfg) }

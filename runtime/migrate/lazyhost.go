@@ -1,0 +1,87 @@
+package migrate
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/criu"
+)
+
+// lazyUnusable says why post-copy cannot work with this CRIU and kernel ("" = it can).
+func lazyUnusable(env *criu.Env) string {
+	fd, _, errno := unix.Syscall(unix.SYS_USERFAULTFD, unix.O_CLOEXEC|unix.O_NONBLOCK, 0, 0)
+	if errno != 0 {
+		return "the userfaultfd syscall fails: " + errno.Error()
+	}
+	unix.Close(int(fd))
+	if why := lazyPipeProblem(); why != "" {
+		return why
+	}
+	bin := ""
+	if env != nil {
+		bin = env.Binary
+	}
+	if ok, detail := criu.HostHas(bin, criu.NeedUffd); !ok {
+		return detail
+	}
+	return ""
+}
+
+// freeLoopbackPort picks a port for CRIU's page server. CRIU binds it itself a
+// moment later; the race with another program taking it only fails the dump,
+// which leaves the container running.
+func freeLoopbackPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// pinPageServer makes the lazy dump's page server listen on addr only. CRIU's
+// RPC ignores the page server address of a lazy dump and binds every
+// interface, but `criu swrk` reads CRIU_CONFIG_FILE, where an "address" line
+// sets it. A CRIU_CONFIG_FILE the user set is kept (its lines come first).
+func pinPageServer(dir, addr string) (undo func(), err error) {
+	prev, had := os.LookupEnv("CRIU_CONFIG_FILE")
+	var content []byte
+	if had && prev != "" {
+		if content, err = os.ReadFile(prev); err != nil {
+			return nil, fmt.Errorf("CRIU_CONFIG_FILE: %w", err)
+		}
+		if len(content) > 0 && content[len(content)-1] != '\n' {
+			content = append(content, '\n')
+		}
+	}
+	content = append(content, []byte("address "+addr+"\n")...)
+	path := filepath.Join(dir, "mycr-criu.conf")
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		return nil, err
+	}
+	setCriuConfigFile(path, true)
+	return func() {
+		setCriuConfigFile(prev, had)
+		os.Remove(path)
+	}, nil
+}
+
+// setCriuConfigFile points the `criu swrk` that libcontainer starts (with this
+// process's environment) at the config file path, or unsets CRIU_CONFIG_FILE
+// when set is false. It is this package's only write to the environment.
+//
+// TODO(issue 14): route this through the one owner of CRIU's process
+// environment in criu/ (which also sets PATH, CRIU_FAULT and the per-run
+// CRIU_CONFIG_FILE of UseConfig), or pass the address through libcontainer's
+// org.criu.config annotation, once that owner exists.
+func setCriuConfigFile(path string, set bool) {
+	if set {
+		os.Setenv("CRIU_CONFIG_FILE", path)
+	} else {
+		os.Unsetenv("CRIU_CONFIG_FILE")
+	}
+}

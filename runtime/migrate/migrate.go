@@ -1,0 +1,224 @@
+// Package migrate live-migrates a running container from one state root to
+// another: post-copy with CRIU's lazy pages (the source is frozen only while its
+// non-memory state moves), or stop-and-copy. It drives runtime.Root's public
+// lifecycle primitives (lock, load, dump, restore) and never leaves the
+// container lost: before the switch the source keeps running.
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/runtime"
+)
+
+// Migration modes.
+const (
+	// Lazy is post-copy: the source is frozen only while its non-memory
+	// state is dumped, copied and restored; memory follows on demand (CRIU lazy
+	// pages over userfaultfd) while the target already runs.
+	Lazy = "lazy"
+	// StopCopy checkpoints everything, copies it and restores it: the
+	// frozen time grows with the memory size.
+	StopCopy = "stop-and-copy"
+)
+
+// Opts describe a live migration of a running container to another state
+// root (the "target host"; on one machine in tests, see docs/portable.md).
+type Opts struct {
+	ID          string
+	Target      *runtime.Root     // state root of the target
+	TargetID    string            // "" = ID
+	Bundle      string            // target bundle; "" = the source container's bundle
+	RemapMounts map[string]string // bind mount destination -> host source on the target
+	// ImagePath and TargetImagePath hold the source's images and their copy on
+	// the target; "" = private directories under $TMPDIR, removed on success.
+	ImagePath, TargetImagePath string
+	Address                    string // where the target fetches memory pages (loopback)
+	Port                       int    // 0 = any free port
+	Mode                       string // Lazy (default) or StopCopy
+	NoFallback                 bool   // lazy mode: fail instead of falling back to stop-and-copy
+	KeepImages                 bool   // keep the default image dirs after a success
+	// Criu carries the flags shared with checkpoint/restore (tcp-established,
+	// ext-unix-sk, shell-job, file-locks, manage-cgroups-mode); image paths,
+	// lazy pages and the page server are set by Run.
+	Criu   libcontainer.CriuOpts
+	Launch runtime.LaunchOpts // the target's stdio (detached), console socket, pid file
+	// Ctx cancels a migration that has not switched over yet (SIGINT/SIGTERM).
+	Ctx context.Context
+	// Notify receives progress messages meant for the user (nil: logged at info level).
+	Notify func(string)
+}
+
+// migration is one call of Run.
+type migration struct {
+	r, dst     *runtime.Root
+	o          Opts
+	c          *libcontainer.Container
+	state      *libcontainer.State
+	lock       *runtime.Lock
+	srcBundle  string      // the source container's bundle (for a rollback)
+	bundle     string      // the target's bundle
+	spec       *specs.Spec // the target's config
+	srcDir     string
+	dstDir     string
+	tempBase   string // default image dirs live here ("" if both were given)
+	start      time.Time
+	rep        *Report
+	freeze     *freezeWatch
+	dumpStart  time.Time
+	restoredAt time.Time
+	psAddr     string // the lazy dump's page server (private, loopback)
+}
+
+// errSwitchedOver marks an error after which the target, not the source, runs.
+var errSwitchedOver = errors.New("the container runs on the target")
+
+// Run moves a running container to o.Target: lazily (post-copy) by default,
+// by stop-and-copy on request or when lazy pages cannot work here. On any
+// failure before the switch the source container keeps running (or, in
+// stop-and-copy after its dump, is restored on the source from its images).
+func Run(r *runtime.Root, o Opts) (*Report, error) {
+	m := &migration{r: r, dst: o.Target, o: o, start: time.Now()}
+	if m.o.Ctx == nil {
+		m.o.Ctx = context.Background()
+	}
+	if err := m.plan(); err != nil {
+		return nil, err
+	}
+	lock, err := r.Lock(o.ID, "migrate")
+	if err != nil {
+		return nil, err
+	}
+	m.lock = lock
+	defer func() { m.lock.Unlock() }()
+	if err := m.makeDirs(); err != nil {
+		return nil, err
+	}
+	if err := m.load(); err != nil {
+		m.removeTemp()
+		return nil, err
+	}
+	// Images hold process memory: CRIU and the copy must create them 0600.
+	oldUmask := unix.Umask(0o077)
+	defer unix.Umask(oldUmask)
+	if err := m.runWithFallback(); err != nil {
+		m.keepDirsOnFailure()
+		return nil, err
+	}
+	m.finish()
+	return m.rep, nil
+}
+
+// runWithFallback runs the chosen mode and, if a lazy dump was refused before
+// the switch (the source runs again), stop-and-copy unless NoFallback.
+func (m *migration) runWithFallback() error {
+	mode, why, err := chooseMode(m.o.Mode, m.o.NoFallback, func() string { return lazyUnusable(m.r.Criu) })
+	if err != nil {
+		m.removeTemp() // nothing ran: no logs worth keeping
+		return err
+	}
+	if why != "" {
+		m.notify("lazy pages cannot work here (%s): falling back to stop-and-copy, the container stays frozen while all its memory is copied", why)
+		m.rep.FallbackReason = why
+	}
+	err = m.run(mode)
+	why, ok := fallbackAfter(err, m.o.NoFallback)
+	if !ok {
+		return err
+	}
+	m.notify("%s; the container is running, falling back to stop-and-copy", why)
+	m.rep.FallbackReason = why
+	if err := m.resetSourceDir(); err != nil {
+		return err
+	}
+	return m.run(StopCopy)
+}
+
+// chooseMode decides the first mode to try: lazy only where lazy pages work
+// (unusable says why not, "" if they do), else stop-and-copy with the reason,
+// or an error if noFallback.
+func chooseMode(requested string, noFallback bool, unusable func() string) (mode, fallbackReason string, err error) {
+	if requested != Lazy {
+		return requested, "", nil
+	}
+	why := unusable()
+	switch {
+	case why == "":
+		return Lazy, "", nil
+	case noFallback:
+		return "", "", fmt.Errorf("lazy migration cannot work here: %s (the container was not touched)", why)
+	}
+	return StopCopy, why, nil
+}
+
+// fallbackAfter tells whether a failed run may fall back to stop-and-copy
+// (a lazy dump refused before the switch, with the source running again) and why.
+func fallbackAfter(err error, noFallback bool) (why string, ok bool) {
+	var refused *lazyRefusedError
+	if noFallback || !errors.As(err, &refused) {
+		return "", false
+	}
+	return "lazy migration failed before the switch: " + firstLineOf(refused.Err.Error()), true
+}
+
+// run runs one mode, once more without hardware breakpoints if CRIU hung on one.
+func (m *migration) run(mode string) error {
+	m.rep.Mode = mode
+	attempt := func() error {
+		if mode == Lazy {
+			return m.lazy()
+		}
+		return m.stopAndCopy()
+	}
+	err := attempt()
+	env := m.r.Criu
+	logPath := filepath.Join(m.srcDir, "dump.log")
+	if err == nil || errors.Is(err, errSwitchedOver) || env == nil || env.Fault != "" ||
+		!criu.HungAtBreakpoint(err, logPath) { // not when CRIU was stopped by a signal
+		return err
+	}
+	if derr := env.DisableHWBreakpoints(m.r.Dir); derr != nil {
+		return err
+	}
+	m.notify("CRIU hung waiting for a hardware breakpoint; retrying with CRIU_FAULT=%s (kept for this boot)", env.Fault)
+	if rerr := m.resetSourceDir(); rerr != nil {
+		return rerr
+	}
+	return attempt()
+}
+
+func (m *migration) notify(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if m.o.Notify != nil {
+		m.o.Notify(msg)
+		return
+	}
+	logrus.Info(msg)
+}
+
+// canceled reports the user's interrupt, if any.
+func (m *migration) canceled() error {
+	if err := m.o.Ctx.Err(); err != nil {
+		return fmt.Errorf("migration interrupted: %w", err)
+	}
+	return nil
+}
+
+func firstLineOf(s string) string {
+	for i, ch := range s {
+		if ch == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
