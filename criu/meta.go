@@ -45,6 +45,21 @@ type Meta struct {
 	// MaskedDirs are the masking tmpfs mounts CRIU left out (MaskedKey): a
 	// restore must map the key, which mycr does and other runtimes do not.
 	MaskedDirs []string `json:"maskedDirs,omitempty"`
+	// ExternalFds are descriptors that pointed outside the container (stdio
+	// on a host file, /dev/null or terminal): CRIU dumped them as external
+	// files, and a restore hands CRIU new files under their keys.
+	ExternalFds []ExternalFd `json:"externalFds,omitempty"`
+}
+
+// ExternalFd is one open file outside the container, as CRIU's external key.
+type ExternalFd struct {
+	Key  string `json:"key"`  // file[mnt_id:inode] or tty[rdev:dev], hex
+	Path string `json:"path"` // what it pointed at, for messages
+	Pid  int    `json:"pid"`  // a process that held it (host pid at checkpoint)
+	Fd   int    `json:"fd"`   // its descriptor number there (0-2: stdio)
+	// Flags and Pos let a restore reopen a file held outside stdio.
+	Flags int   `json:"flags"`
+	Pos   int64 `json:"pos"`
 }
 
 // How the network namespace went into the images (Meta.Netns).

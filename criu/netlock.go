@@ -67,6 +67,9 @@ type RunConfig struct {
 	// Externals are values of CRIU's --external option (MaskedExternals,
 	// MaskedRestoreExternal).
 	Externals []string
+	// InheritFds are values of CRIU's --inherit-fd option (fd[N]:key): the
+	// restore's stdio standing in for external files of the images.
+	InheritFds []string
 }
 
 // UseConfig writes the CRIU configuration file for the next CRIU runs and
@@ -87,13 +90,16 @@ func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 	if rc.Yard && e.CgroupYard != "" {
 		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), name+"-yard"
 	}
-	if len(rc.Externals) > 0 {
+	if len(rc.Externals)+len(rc.InheritFds) > 0 {
 		for _, x := range rc.Externals {
 			lines = append(lines, "external "+x)
 		}
+		for _, x := range rc.InheritFds {
+			lines = append(lines, "inherit-fd "+x)
+		}
 		// One file per set of externals: concurrent runs of other containers
 		// may need another set.
-		sum := sha256.Sum256([]byte(strings.Join(rc.Externals, "\n")))
+		sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 		name += "-ext-" + hex.EncodeToString(sum[:6])
 	}
 	if len(lines) == 0 {
