@@ -60,6 +60,9 @@ type ExternalFd struct {
 	// Flags and Pos let a restore reopen a file held outside stdio.
 	Flags int   `json:"flags"`
 	Pos   int64 `json:"pos"`
+	// Internal: the container's own /dev/null as stdio (Key "dev/null", the
+	// path CRIU knows it by): not external at dump, replaced at restore.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // How the network namespace went into the images (Meta.Netns).

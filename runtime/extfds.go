@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ func externalFds(c *libcontainer.Container, initPid int) ([]criu.ExternalFd, err
 	sort.Ints(pids)
 	byKey := map[string]int{}
 	var out []criu.ExternalFd
+	devNullBeyondStdio := false
 	for _, pid := range pids {
 		mounts, err := mountIDs(pid)
 		if err != nil {
@@ -44,6 +46,10 @@ func externalFds(c *libcontainer.Container, initPid int) ([]criu.ExternalFd, err
 			if !ok {
 				continue
 			}
+			if x.Internal && fd > 2 {
+				devNullBeyondStdio = true
+				continue
+			}
 			if strings.HasPrefix(x.Key, "tty[") && hungUp(pid, fd) {
 				return nil, fmt.Errorf("fd %d of process %d in the container is the terminal %s, which was closed (hung up): "+
 					"CRIU cannot checkpoint a closed terminal outside the container; restart the container with its stdio on a file or pipe, or with `terminal: true`", fd, pid, x.Path)
@@ -57,6 +63,9 @@ func externalFds(c *libcontainer.Container, initPid int) ([]criu.ExternalFd, err
 			byKey[x.Key] = len(out)
 			out = append(out, x)
 		}
+	}
+	if devNullBeyondStdio { // the program opened /dev/null itself: keep it all as is
+		out = slices.DeleteFunc(out, func(x criu.ExternalFd) bool { return x.Internal })
 	}
 	return out, nil
 }
@@ -111,8 +120,16 @@ func externalFd(pid, fd int, mounts map[int]bool) (criu.ExternalFd, bool) {
 		return criu.ExternalFd{}, false
 	}
 	mntID, flags, pos, err := fdInfo(pid, fd)
-	if err != nil || mounts[mntID] {
+	if err != nil {
 		return criu.ExternalFd{}, false
+	}
+	if mounts[mntID] {
+		if target != os.DevNull {
+			return criu.ExternalFd{}, false
+		}
+		// libcontainer reopens a /dev/null given as stdio inside the
+		// container; a restore onto other stdio replaces it by its path.
+		return criu.ExternalFd{Key: target[1:], Path: target, Pid: pid, Fd: fd, Flags: flags, Internal: true}, true
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(link, &st); err != nil {
@@ -172,7 +189,9 @@ func fdInfo(pid, fd int) (mntID, flags int, pos int64, err error) {
 func dumpExternals(fds []criu.ExternalFd) []string {
 	ext := make([]string, 0, len(fds))
 	for _, x := range fds {
-		ext = append(ext, x.Key)
+		if !x.Internal {
+			ext = append(ext, x.Key)
+		}
 	}
 	return ext
 }

@@ -24,6 +24,9 @@ func restoreExternalFds(imageDir string, p *libcontainer.Process) (inherit []str
 	used := map[int]bool{}
 	for _, x := range m.ExternalFds {
 		fd := x.Fd
+		if x.Internal && (used[fd] || isDevNull([]any{p.Stdin, p.Stdout, p.Stderr}[fd])) {
+			continue // stays the container's /dev/null
+		}
 		if fd > 2 || used[fd] { // CRIU takes each inherited fd once
 			f, err := reopenExternal(x)
 			if err != nil {
@@ -75,6 +78,17 @@ func reopenExternal(x criu.ExternalFd) (*os.File, error) {
 		_, _ = unix.Seek(high, x.Pos, 0)
 	}
 	return os.NewFile(uintptr(high), x.Path), nil
+}
+
+// isDevNull tells whether a stdio end handed to CRIU is /dev/null (nil: exec
+// gives CRIU /dev/null).
+func isDevNull(end any) bool {
+	f, ok := end.(*os.File)
+	if !ok {
+		return end == nil
+	}
+	var st unix.Stat_t
+	return unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3)
 }
 
 // isTerminal tells whether a stdio end handed to CRIU is a terminal.
