@@ -17,9 +17,7 @@ import (
 func TestReadmeRunDetachedToFile(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	vol := e.Mkdir("vol")
-	count := filepath.Join(vol, "count")
-	bundle := e.NewBundle(Shell(stdioScript), Bind(vol, "/out"))
+	bundle, count := e.counterBundle(stdioScript)
 	id := e.ID("web")
 	shell := func(redirect string, args ...string) {
 		t.Helper()
@@ -59,9 +57,7 @@ func TestReadmeRunDetachedToFile(t *testing.T) {
 func TestStdioTerminalImageOntoFile(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	vol := e.Mkdir("vol")
-	count := filepath.Join(vol, "count")
-	bundle := e.NewBundle(Shell(stdioScript), Bind(vol, "/out"))
+	bundle, count := e.counterBundle(stdioScript)
 	id := e.ID("tty")
 	tty := openTerminalSink(t, e)
 	if r := tty.run(e, "run", "-d", "--bundle", bundle, id); r.Code != 0 {
@@ -100,9 +96,7 @@ func TestStdioTerminalImageOntoFile(t *testing.T) {
 func TestStdioClosedTerminal(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	vol := e.Mkdir("vol")
-	count := filepath.Join(vol, "count")
-	bundle := e.NewBundle(Shell(`i=0; while true; do i=$((i+1)); echo $i > /out/count; echo n$i 2>/dev/null; sleep 0.1; done`), Bind(vol, "/out"))
+	bundle, count := e.counterBundle(`i=0; while true; do i=$((i+1)); echo $i > /out/c; mv /out/c /out/count; echo n$i 2>/dev/null; sleep 0.1; done`)
 	id := e.ID("closed")
 	master, slave := openPty(t)
 	r := e.start(Stdio{}, func(c *exec.Cmd) { c.Stdin, c.Stdout, c.Stderr = slave, slave, slave },
@@ -128,9 +122,7 @@ func TestStdioClosedTerminal(t *testing.T) {
 func TestStdioExtraFdOnHostFile(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	vol := e.Mkdir("vol")
-	count := filepath.Join(vol, "count")
-	bundle := e.NewBundle(Shell(`i=0; while true; do i=$((i+1)); echo $i > /out/count; echo n$i >&3; sleep 0.1; done`), Bind(vol, "/out"))
+	bundle, count := e.counterBundle(`i=0; while true; do i=$((i+1)); echo $i > /out/c; mv /out/c /out/count; echo n$i >&3; sleep 0.1; done`)
 	id := e.ID("fd3")
 	logPath := filepath.Join(e.Dir, "fd3.log")
 	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)

@@ -12,7 +12,17 @@ import (
 )
 
 // stdioScript counts into /out/count and prints each number ("n7") on stdout.
-const stdioScript = `i=0; while true; do i=$((i+1)); echo $i > /out/count; echo n$i; sleep 0.1; done`
+// The count is renamed into place: a checkpoint between truncating and writing
+// /out/count would leave it empty for good.
+const stdioScript = `i=0; while true; do i=$((i+1)); echo $i > /out/c; mv /out/c /out/count; echo n$i; sleep 0.1; done`
+
+// counterBundle makes a bundle running script with a host dir at /out, and
+// returns it and the counter file the script writes there.
+func (e *Env) counterBundle(script string, opts ...BundleOpt) (bundle, count string) {
+	e.t.Helper()
+	vol := e.Mkdir("vol")
+	return e.NewBundle(append([]BundleOpt{Shell(script), Bind(vol, "/out")}, opts...)...), filepath.Join(vol, "count")
+}
 
 // stdioKind is one way a person hands a container its stdio.
 type stdioKind struct {
@@ -140,19 +150,21 @@ func (s *stdioSink) run(e *Env, args ...string) Result {
 
 var countRe = regexp.MustCompile(`n(\d+)`)
 
-// numbers are the counter values the container printed into the sink.
-func (s *stdioSink) numbers() []int {
-	var text string
+// text is everything written into the sink.
+func (s *stdioSink) text() string {
 	if s.kind == "file" {
 		b, _ := os.ReadFile(s.path)
-		text = string(b)
-	} else {
-		s.mu.Lock()
-		text = s.buf.String()
-		s.mu.Unlock()
+		return string(b)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// numbers are the counter values the container printed into the sink.
+func (s *stdioSink) numbers() []int {
 	var nums []int
-	for _, m := range countRe.FindAllStringSubmatch(text, -1) {
+	for _, m := range countRe.FindAllStringSubmatch(s.text(), -1) {
 		n, _ := strconv.Atoi(m[1])
 		nums = append(nums, n)
 	}

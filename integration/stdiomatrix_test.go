@@ -71,13 +71,11 @@ func stdioCycles(t *testing.T, first, next stdioKind, leave bool, cycles int, mo
 		logResult(t, reliabilityResult{Fault: fmt.Sprintf("stdio %s, then %s (%s)", first.name, next.name, mode),
 			Trials: cycles, Outcomes: outcomes})
 	}()
-	vol := e.Mkdir("vol")
-	count := filepath.Join(vol, "count")
-	opts := []BundleOpt{Shell(stdioScript), Bind(vol, "/out")}
+	var opts []BundleOpt
 	if first.terminal {
 		opts = append(opts, Terminal())
 	}
-	bundle := e.NewBundle(opts...)
+	bundle, count := e.counterBundle(stdioScript, opts...)
 	// Unique among the parallel cells: the ID names the container's cgroup.
 	id := e.ID(strings.NewReplacer("/", "-", "TestStdio", "").Replace(t.Name()))
 	sink := first.open(t, e)
@@ -119,7 +117,8 @@ func stdioCycles(t *testing.T, first, next stdioKind, leave bool, cycles int, mo
 		sink = kind.open(t, e)
 		r := sink.run(e, append(append([]string{"restore", "-d"}, sink.args()...), "--bundle", bundle, "--image-path", img, id)...)
 		if r.Code != 0 {
-			t.Fatalf("restore %d onto %s stdio: %v", i, kind.name, r)
+			log, _ := os.ReadFile(filepath.Join(img, "restore.log"))
+			t.Fatalf("restore %d onto %s stdio: %v\nits stdio got: %s\nrestore.log errors: %s", i, kind.name, r, sink.text(), errorLines(string(log)))
 		}
 		sink.started(t)
 		pid = e.ExpectStatus(id, "running").Pid
@@ -164,6 +163,17 @@ func readCounterNow(t *testing.T, path string) int {
 		return err == nil, fmt.Sprint(err)
 	})
 	return n
+}
+
+// errorLines are the lines of a CRIU log that report errors.
+func errorLines(log string) string {
+	var errs []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "Error") {
+			errs = append(errs, l)
+		}
+	}
+	return strings.Join(errs, "\n")
 }
 
 // stdoutTarget is where pid's stdout points.
