@@ -72,6 +72,10 @@ type RunConfig struct {
 	InheritFds []string
 }
 
+// UserConfig tells whether CRIU_CONFIG_FILE is the user's: UseConfig then
+// passes CRIU nothing (externals and inherited fds included).
+func (e *Env) UserConfig() bool { return e != nil && e.userConfig }
+
 // UseConfig writes the CRIU configuration file for the next CRIU runs and
 // points CRIU_CONFIG_FILE at it.
 // A failure leaves the previous configuration in place: it only costs time.

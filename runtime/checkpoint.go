@@ -69,7 +69,7 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	}
 	defer done()
 	// The host's cgroup yard, for this dump only.
-	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds)...)})
+	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu.UserConfig())...)})
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	unshield := shieldCriu() // criuguard.go
 	err = r.watchCriu(logPath, progressDirs(o), true, func() error {

@@ -185,12 +185,18 @@ func fdInfo(pid, fd int) (mntID, flags int, pos int64, err error) {
 	return mntID, flags, pos, sc.Err()
 }
 
-// dumpExternals are the CRIU --external values for fds.
-func dumpExternals(fds []criu.ExternalFd) []string {
+// dumpExternals are the CRIU --external values for fds. With the user's own
+// CRIU config mycr cannot pass them, and says what the file must hold.
+func dumpExternals(fds []criu.ExternalFd, userConfig bool) []string {
 	ext := make([]string, 0, len(fds))
 	for _, x := range fds {
-		if !x.Internal {
-			ext = append(ext, x.Key)
+		if x.Internal {
+			continue
+		}
+		ext = append(ext, x.Key)
+		if userConfig {
+			logrus.Warnf("fd %d of process %d is %s, outside the container: with CRIU_CONFIG_FILE set, mycr cannot tell CRIU it is external; "+
+				"add `external %s` to that file (and `inherit-fd fd[%d]:%s` for the restore) or unset CRIU_CONFIG_FILE", x.Fd, x.Pid, x.Path, x.Key, x.Fd, strings.TrimPrefix(x.Key, "f"))
 		}
 	}
 	return ext
