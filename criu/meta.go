@@ -48,6 +48,24 @@ type Meta struct {
 	// Paused: the container was paused (frozen) when checkpointed; restore
 	// --all brings it back paused.
 	Paused bool `json:"paused,omitempty"`
+	// ExternalFds are descriptors that pointed outside the container (stdio
+	// on a host file, /dev/null or terminal): CRIU dumped them as external
+	// files, and a restore hands CRIU new files under their keys.
+	ExternalFds []ExternalFd `json:"externalFds,omitempty"`
+}
+
+// ExternalFd is one open file outside the container, as CRIU's external key.
+type ExternalFd struct {
+	Key  string `json:"key"`  // file[mnt_id:inode] or tty[rdev:dev], hex
+	Path string `json:"path"` // what it pointed at, for messages
+	Pid  int    `json:"pid"`  // a process that held it (host pid at checkpoint)
+	Fd   int    `json:"fd"`   // its descriptor number there (0-2: stdio)
+	// Flags and Pos let a restore reopen a file held outside stdio.
+	Flags int   `json:"flags"`
+	Pos   int64 `json:"pos"`
+	// Internal: the container's own /dev/null as stdio (Key "dev/null", the
+	// path CRIU knows it by): not external at dump, replaced at restore.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // How the network namespace went into the images (Meta.Netns).

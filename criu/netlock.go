@@ -67,7 +67,14 @@ type RunConfig struct {
 	// Externals are values of CRIU's --external option (MaskedExternals,
 	// MaskedRestoreExternal).
 	Externals []string
+	// InheritFds are values of CRIU's --inherit-fd option (fd[N]:key): the
+	// restore's stdio standing in for external files of the images.
+	InheritFds []string
 }
+
+// UserConfig tells whether CRIU_CONFIG_FILE is the user's: UseConfig then
+// passes CRIU nothing (externals and inherited fds included).
+func (e *Env) UserConfig() bool { return e != nil && e.userConfig }
 
 // UseConfig writes the CRIU configuration file for the next CRIU runs and
 // points CRIU_CONFIG_FILE at it.
@@ -87,13 +94,16 @@ func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 	if rc.Yard && e.CgroupYard != "" {
 		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), name+"-yard"
 	}
-	if len(rc.Externals) > 0 {
+	if len(rc.Externals)+len(rc.InheritFds) > 0 {
 		for _, x := range rc.Externals {
 			lines = append(lines, "external "+x)
 		}
+		for _, x := range rc.InheritFds {
+			lines = append(lines, "inherit-fd "+x)
+		}
 		// One file per set of externals: concurrent runs of other containers
 		// may need another set.
-		sum := sha256.Sum256([]byte(strings.Join(rc.Externals, "\n")))
+		sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 		name += "-ext-" + hex.EncodeToString(sum[:6])
 	}
 	if len(lines) == 0 {

@@ -51,7 +51,10 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	var noNetLock bool
 	meta.Netns, noNetLock = chooseNetns(c, state.InitProcessPid, o) // netns.go
 	cfg := c.Config()
-	meta.MaskedDirs = maskedDirMounts(&cfg, state.InitProcessPid) // masked.go
+	meta.MaskedDirs = maskedDirMounts(&cfg, state.InitProcessPid)                 // masked.go
+	if meta.ExternalFds, err = externalFds(c, state.InitProcessPid); err != nil { // extfds.go
+		return err
+	}
 	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	}
 	defer done()
 	// The host's cgroup yard, for this dump only.
-	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: criu.MaskedExternals(meta.MaskedDirs)})
+	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu.UserConfig())...)})
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	unshield := shieldCriu() // criuguard.go
 	err = r.watchCriu(logPath, progressDirs(o), true, func() error {

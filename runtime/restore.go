@@ -97,9 +97,14 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
 		// On a stall, the half-restored processes die with CRIU (halfrestore.go).
 		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
+		inherit, held, ferr := restoreExternalFds(o.Criu.ImagesDirectory, p) // extfds_restore.go
+		if ferr != nil {
+			return fmt.Errorf("restore of %s from %s: %w", id, o.Criu.ImagesDirectory, ferr)
+		}
+		defer closeFiles(held)
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked})
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked, InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(o.Criu.ImagesDirectory, c.Config().Rootfs) // readonlyroot.go
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
