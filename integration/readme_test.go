@@ -400,6 +400,9 @@ func (w *readmeWorld) expect(l readmeLine, c *readmeCmd, r Result, before []stri
 				t.Errorf("%s: the restored container's stdio is %s, it was %s when checkpointed", l.cmd, got, want)
 			}
 		}
+		if m := writesInto.FindStringSubmatch(l.comment); m != nil {
+			w.expectGrowing(filepath.Join(w.cwd, m[1]))
+		}
 	case "check":
 		if strings.TrimSpace(r.Stdout+r.Stderr) == "" {
 			t.Errorf("%s printed nothing", l.cmd)
@@ -422,6 +425,26 @@ func (w *readmeWorld) expect(l readmeLine, c *readmeCmd, r Result, before []stri
 		}
 		w.expectCounting(to, target, -1)
 	}
+}
+
+// writesInto finds a comment's promise that the output goes on into a file.
+var writesInto = regexp.MustCompile(`writes on into (\S+)`)
+
+// expectGrowing checks that a file the container writes into keeps growing.
+func (w *readmeWorld) expectGrowing(path string) {
+	w.t.Helper()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return -1
+		}
+		return fi.Size()
+	}
+	start := size()
+	waitFor(w.t, 10*time.Second, path+" to grow", func() (bool, string) {
+		n := size()
+		return n > start, fmt.Sprintf("%d bytes (was %d)", n, start)
+	})
 }
 
 // expectCounting checks id runs in e and its counter moves on, from at least
