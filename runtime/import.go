@@ -22,7 +22,7 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 		return func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	if err := criu.ExtractArchive(o.Import, tmp); err != nil {
+	if err := criu.ExtractArchive(o.Import, tmp, o.ImportKey); err != nil {
 		return cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
 	o.Criu.ImagesDirectory = filepath.Join(tmp, criu.ArchiveImagesDir)

@@ -20,6 +20,7 @@ type RestoreOpts struct {
 	Criu        libcontainer.CriuOpts
 	Launch      LaunchOpts
 	Import      string            // archive to restore from ("-" = stdin) instead of an image dir
+	ImportKey   []byte            // verify Import's signature with it (criu.ArchiveKey); nil: none
 	RemapMounts map[string]string // bind mount destination -> new host source
 }
 
