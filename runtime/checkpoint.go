@@ -72,10 +72,12 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: criu.MaskedExternals(meta.MaskedDirs)})
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	unshield := shieldCriu() // criuguard.go
-	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
-		keepRunning(c, wasPaused) // a killed first try may have left it frozen
-		preFreeze(c, wasPaused)
-		return c.Checkpoint(o)
+	err = r.RetryAtBreakpoint(BreakpointRetry{LogPath: logPath}, func() error {
+		return r.watchCriu(logPath, progressDirs(o), func() error {
+			keepRunning(c, wasPaused) // a killed first try may have left it frozen
+			preFreeze(c, wasPaused)
+			return c.Checkpoint(o)
+		})
 	})
 	unshield()
 	if err != nil {

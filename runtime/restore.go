@@ -103,7 +103,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(o.Criu.ImagesDirectory, c.Config().Rootfs) // readonlyroot.go
-		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
+		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), func() error {
 			return c.Restore(p, &o.Criu)
 		}, killRestored)
 		if err == nil {
