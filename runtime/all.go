@@ -54,6 +54,10 @@ func (r *Root) CheckpointAll(imageRoot string, base libcontainer.CriuOpts) ([]Ou
 // detached with mycr's stdio, from the bundle recorded at checkpoint time. A
 // terminal container gets its new pty through consoleDir/<id>.sock.
 func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Outcome, error) {
+	imageRoot, err := filepath.Abs(imageRoot)
+	if err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(imageRoot)
 	if err != nil {
 		return nil, err
@@ -67,7 +71,7 @@ func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Out
 		}
 		o := base
 		o.Create.ID, o.Create.Bundle = e.Name(), ""
-		o.Criu.ImagesDirectory = dir
+		o.Checkpoint = OpenCheckpoint(dir)
 		o.Launch.IO.Detach = true
 		err := r.restoreOne(&o, consoleDir)
 		out = append(out, Outcome{ID: e.Name(), Dir: dir, Err: err})
@@ -79,9 +83,9 @@ func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Out
 }
 
 func (r *Root) restoreOne(o *RestoreOpts, consoleDir string) error {
-	m, err := criu.ReadMeta(o.Criu.ImagesDirectory)
-	if err != nil {
-		return fmt.Errorf("cannot tell its bundle: %w", err)
+	m := o.Checkpoint.Meta
+	if m == nil {
+		return fmt.Errorf("cannot tell its bundle: %w", o.Checkpoint.MetaErr)
 	}
 	bundle, s, err := LoadBundle(m.Bundle)
 	if err != nil {
