@@ -109,13 +109,9 @@ func (r *Root) restoreOne(o *RestoreOpts, consoleDir string) error {
 // cgroup properties, which mycr leaves to libcontainer; the restored processes
 // run for the moment between CRIU's return and the freeze.
 func (r *Root) pauseRestored(id string) error {
-	lock, err := r.Lock(id, "pause")
-	if err != nil {
-		return fmt.Errorf("restored, but not paused again as it was: %w", err)
-	}
-	defer lock.Unlock()
-	c, err := r.Load(id)
+	c, lock, err := r.LoadForChange(id, "pause")
 	if err == nil {
+		defer lock.Unlock()
 		err = c.Pause()
 	}
 	if err != nil {

@@ -19,15 +19,11 @@ import (
 // Without LeaveRunning the container is gone afterwards, as with runc. A failed
 // checkpoint leaves the container as it was: running (or paused if it was), never lost.
 func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
-	lock, err := r.Lock(id, "checkpoint")
+	c, lock, err := r.LoadForChange(id, "checkpoint")
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	c, err := r.Load(id)
-	if err != nil {
-		return err
-	}
 	status, err := c.Status()
 	if err != nil {
 		return err

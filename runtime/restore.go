@@ -49,7 +49,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		return -1, err
 	}
 	defer lock.Unlock()
-	r.recover(id) // a restore of id that died half-way (halfrestore.go)
+	r.Recover(id) // a restore of id that died half-way (halfrestore.go)
 
 	replaceCreated := func() error { return nil }
 	if r.Exists(id) {

@@ -100,6 +100,7 @@ func Run(r *runtime.Root, o Opts) (*Report, error) {
 	}
 	m.lock = lock
 	defer func() { m.lock.Unlock() }()
+	r.Recover(o.ID) // under the lock, before the container is loaded (m.load)
 	if err := m.makeDirs(); err != nil {
 		return nil, err
 	}
