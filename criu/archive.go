@@ -113,10 +113,9 @@ func (m *Manifest) sign(key []byte) (string, error) {
 	return hex.EncodeToString(mac.Sum(nil)), nil
 }
 
-// ArchiveKey reads the optional archive key from the file named by
-// MYCR_ARCHIVE_KEY_FILE (nil if unset).
-func ArchiveKey() ([]byte, error) {
-	path := os.Getenv("MYCR_ARCHIVE_KEY_FILE")
+// ArchiveKey reads the optional archive key from the file at path (nil if
+// path is ""): the CLI's --archive-key, or MYCR_ARCHIVE_KEY_FILE.
+func ArchiveKey(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}

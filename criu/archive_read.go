@@ -23,12 +23,8 @@ type ExtractOptions struct {
 }
 
 // ExtractArchive extracts the archive at path ("-" = stdin) into dir, verifying
-// it; the key comes from MYCR_ARCHIVE_KEY_FILE if set.
-func ExtractArchive(archive, dir string) error {
-	key, err := ArchiveKey()
-	if err != nil {
-		return err
-	}
+// it, and its signature with key if not nil (ArchiveKey).
+func ExtractArchive(archive, dir string, key []byte) error {
 	var r io.Reader = os.Stdin
 	if archive != "-" {
 		f, err := os.Open(archive)

@@ -54,6 +54,10 @@ func (r *Root) CheckpointAll(imageRoot string, base libcontainer.CriuOpts) ([]Ou
 // detached with mycr's stdio, from the bundle recorded at checkpoint time. A
 // terminal container gets its new pty through consoleDir/<id>.sock.
 func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Outcome, error) {
+	imageRoot, err := filepath.Abs(imageRoot)
+	if err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(imageRoot)
 	if err != nil {
 		return nil, err
@@ -67,7 +71,7 @@ func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Out
 		}
 		o := base
 		o.Create.ID, o.Create.Bundle = e.Name(), ""
-		o.Criu.ImagesDirectory = dir
+		o.Checkpoint = OpenCheckpoint(dir)
 		o.Launch.IO.Detach = true
 		err := r.restoreOne(&o, consoleDir)
 		out = append(out, Outcome{ID: e.Name(), Dir: dir, Err: err})
@@ -79,9 +83,9 @@ func (r *Root) RestoreAll(imageRoot, consoleDir string, base RestoreOpts) ([]Out
 }
 
 func (r *Root) restoreOne(o *RestoreOpts, consoleDir string) error {
-	m, err := criu.ReadMeta(o.Criu.ImagesDirectory)
-	if err != nil {
-		return fmt.Errorf("cannot tell its bundle: %w", err)
+	m := o.Checkpoint.Meta
+	if m == nil {
+		return fmt.Errorf("cannot tell its bundle: %w", o.Checkpoint.MetaErr)
 	}
 	bundle, s, err := LoadBundle(m.Bundle)
 	if err != nil {
@@ -105,13 +109,9 @@ func (r *Root) restoreOne(o *RestoreOpts, consoleDir string) error {
 // cgroup properties, which mycr leaves to libcontainer; the restored processes
 // run for the moment between CRIU's return and the freeze.
 func (r *Root) pauseRestored(id string) error {
-	lock, err := r.Lock(id, "pause")
-	if err != nil {
-		return fmt.Errorf("restored, but not paused again as it was: %w", err)
-	}
-	defer lock.Unlock()
-	c, err := r.Load(id)
+	c, lock, err := r.LoadForChange(id, "pause")
 	if err == nil {
+		defer lock.Unlock()
 		err = c.Pause()
 	}
 	if err != nil {

@@ -19,15 +19,11 @@ import (
 // Without LeaveRunning the container is gone afterwards, as with runc. A failed
 // checkpoint leaves the container as it was: running (or paused if it was), never lost.
 func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
-	lock, err := r.Lock(id, "checkpoint")
+	c, lock, err := r.LoadForChange(id, "checkpoint")
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	c, err := r.Load(id)
-	if err != nil {
-		return err
-	}
 	status, err := c.Status()
 	if err != nil {
 		return err
@@ -75,10 +71,12 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu.UserConfig())...)})
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	unshield := shieldCriu() // criuguard.go
-	err = r.watchCriu(logPath, progressDirs(o), true, func() error {
-		keepRunning(c, wasPaused) // a killed first try may have left it frozen
-		preFreeze(c, wasPaused)
-		return c.Checkpoint(o)
+	err = r.RetryAtBreakpoint(BreakpointRetry{LogPath: logPath}, func() error {
+		return r.watchCriu(logPath, progressDirs(o), func() error {
+			keepRunning(c, wasPaused) // a killed first try may have left it frozen
+			preFreeze(c, wasPaused)
+			return c.Checkpoint(o)
+		})
 	})
 	unshield()
 	if err != nil {

@@ -33,19 +33,18 @@ func RemapMounts(s *specs.Spec, remap map[string]string) error {
 // the images, a host feature the images need that is missing here (Meta.Needs),
 // bind-mount sources that do not exist here, or pages images shorter than
 // their pagemaps (on which CRIU would loop).
-func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
-	if err := criu.CheckPages(imageDir); err != nil {
+func checkRestorable(cp *Checkpoint, s *specs.Spec, criuVersion int) error {
+	if err := criu.CheckPages(cp.Dir); err != nil {
 		return err
 	}
-	m, err := criu.ReadMeta(imageDir)
-	switch {
-	case err == nil:
+	if err := cp.unreadableMeta(); err != nil {
+		return err
+	}
+	if cp.Meta != nil {
 		// "": the criu in PATH, which criu.Prepare made the one mycr runs.
-		if err := checkImageHost(m, criuVersion, func(f string) (bool, string) { return criu.HostHas("", f) }); err != nil {
+		if err := checkImageHost(cp.Meta, criuVersion, func(f string) (bool, string) { return criu.HostHas("", f) }); err != nil {
 			return err
 		}
-	case !os.IsNotExist(err):
-		return err
 	}
 	return checkBindSources(s)
 }
@@ -106,9 +105,9 @@ func isBind(m specs.Mount) bool {
 // retargetCgroup gives a container restored under a new ID its own cgroup when
 // the spec names the old one: containerd and ctr keep the checkpointed spec, whose
 // cgroupsPath ends in the old ID, and the old container may still be running.
-func retargetCgroup(s *specs.Spec, imageDir, newID string) {
-	m, err := criu.ReadMeta(imageDir)
-	if err != nil || m.ID == "" || m.ID == newID || s.Linux == nil {
+func retargetCgroup(s *specs.Spec, cp *Checkpoint, newID string) {
+	m := cp.Meta
+	if m == nil || m.ID == "" || m.ID == newID || s.Linux == nil {
 		return
 	}
 	p := s.Linux.CgroupsPath

@@ -26,7 +26,7 @@ func TestRetargetCgroup(t *testing.T) {
 		"":                   "",
 	} {
 		s := &specs.Spec{Linux: &specs.Linux{CgroupsPath: in}}
-		retargetCgroup(s, dir, "new")
+		retargetCgroup(s, OpenCheckpoint(dir), "new")
 		if s.Linux.CgroupsPath != want {
 			t.Errorf("%q -> %q, want %q", in, s.Linux.CgroupsPath, want)
 		}
@@ -119,11 +119,11 @@ func TestCompatThisHost(t *testing.T) {
 	}
 	s := &specs.Spec{Mounts: []specs.Mount{{Destination: "/data", Source: t.TempDir(), Type: "bind"}}}
 	dir, _ := metaFromHere(t, func(m *criu.Meta) { m.LazyPages, m.TCPEstablished = true, true })
-	if err := checkRestorable(dir, s, 40201); err != nil {
+	if err := checkRestorable(OpenCheckpoint(dir), s, 40201); err != nil {
 		t.Fatalf("this host's own lazy tcp checkpoint refused: %v", err)
 	}
 	s.Mounts[0].Source = "/no/such/volume"
-	if err := checkRestorable(dir, s, 40201); err == nil || !strings.Contains(err.Error(), "--remap-mount") {
+	if err := checkRestorable(OpenCheckpoint(dir), s, 40201); err == nil || !strings.Contains(err.Error(), "--remap-mount") {
 		t.Errorf("missing bind source: %v", err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, criu.MetaName))
@@ -134,7 +134,7 @@ func TestCompatThisHost(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, criu.MetaName), []byte(newer), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkRestorable(dir, &specs.Spec{}, 40201); err == nil || !strings.Contains(err.Error(), "upgrade mycr") {
+	if err := checkRestorable(OpenCheckpoint(dir), &specs.Spec{}, 40201); err == nil || !strings.Contains(err.Error(), "upgrade mycr") {
 		t.Errorf("newer metadata format: %v", err)
 	}
 }

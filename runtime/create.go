@@ -47,7 +47,7 @@ func (r *Root) Create(o CreateOpts) (*libcontainer.Container, error) {
 	if o.SystemdCgroup {
 		return nil, errors.New("--systemd-cgroup is not supported: this host runs no systemd; drop the flag to use cgroupfs")
 	}
-	r.recover(o.ID) // a half container left by a mycr that died (intent.go)
+	r.Recover(o.ID) // a half container left by a mycr that died (intent.go)
 	if r.Exists(o.ID) {
 		return nil, fmt.Errorf("container %s already exists: delete it first or pick another ID", o.ID)
 	}

@@ -34,6 +34,7 @@ func (r *Root) Delete(id string, force bool) error {
 	if err := unmountUnder(r.StateDir(id)); err != nil {
 		return err
 	}
+	r.Recover(id)
 	c, err := r.Load(id)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {

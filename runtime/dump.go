@@ -21,7 +21,7 @@ import (
 // watchDirs, a failure is explained from CRIU's log (dump.log in
 // o.ImagesDirectory) and the images are made private. A failed dump may leave
 // c frozen: Thaw it. Unlike Checkpoint, a hang at a hardware breakpoint is not
-// retried here: the caller knows what a retry needs (see criu.HungAtBreakpoint).
+// retried here: the caller knows what a retry needs (RetryAtBreakpoint).
 func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOpts, watchDirs []string) error {
 	// If mycr dies mid-way, its guard (or the next command) thaws the container.
 	defer r.startGuard(c.ID())()
@@ -31,7 +31,7 @@ func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOp
 	}
 	defer done()
 	logPath := filepath.Join(logDir(o), "dump.log")
-	err = r.watchCriu(logPath, watchDirs, false, func() error {
+	err = r.watchCriu(logPath, watchDirs, func() error {
 		preFreeze(c, false) // CRIU's own freezing polls in 100 ms steps
 		return c.Checkpoint(o)
 	})

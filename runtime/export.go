@@ -98,9 +98,10 @@ func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.Criu
 	if err != nil {
 		return err
 	}
-	meta, err := criu.ReadMeta(o.ImagesDirectory)
-	if err != nil {
-		return err
+	cp := OpenCheckpoint(o.ImagesDirectory) // the record Checkpoint just wrote
+	meta := cp.Meta
+	if meta == nil {
+		return cp.MetaErr
 	}
 	add := func(name, path string) { files = append(files, criu.ArchiveFile{Name: name, Path: path}) }
 	cfg := criu.ConfigDump{ID: id, Name: id, OCIRuntime: "mycr", CreatedTime: src.created.Format(time.RFC3339Nano),

@@ -66,7 +66,7 @@ func TestGuardRecordsOutcome(t *testing.T) {
 	if !strings.Contains(in.Outcome, img) || !strings.Contains(in.Outcome, "was interrupted") {
 		t.Fatalf("the guard's outcome does not name the images %s: %q", img, in.Outcome)
 	}
-	r.recover("c1")
+	r.Recover("c1")
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("the record is left after the next command reported it: %v", err)
 	}

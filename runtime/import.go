@@ -16,28 +16,29 @@ import (
 // images and at a bundle: --bundle (its config.json, or the archive's spec.dump
 // when it has none), else the checkpointed container's bundle if it exists here.
 // The rootfs changes in the archive are applied to that bundle's rootfs.
-func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
+func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err error) {
 	tmp, err := r.tempDir("import-" + o.Create.ID)
 	if err != nil {
-		return func() {}, err
+		return nil, func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	if err := criu.ExtractArchive(o.Import, tmp); err != nil {
-		return cleanup, fmt.Errorf("import %s: %w", o.Import, err)
+	if err := criu.ExtractArchive(o.Import, tmp, o.ImportKey); err != nil {
+		return nil, cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
-	o.Criu.ImagesDirectory = filepath.Join(tmp, criu.ArchiveImagesDir)
+	cp = OpenCheckpoint(filepath.Join(tmp, criu.ArchiveImagesDir))
+	o.Criu.ImagesDirectory = cp.Dir
 	// A diff that would be refused is refused before the bundle gets a config.json.
 	diff := filepath.Join(tmp, criu.ArchiveRootfsDiff)
 	if err := checkRootfsDiff(diff); err != nil {
-		return cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
+		return nil, cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
 	}
-	bundle, err := importBundle(o.Create.Bundle, tmp)
+	bundle, err := importBundle(o.Create.Bundle, tmp, cp)
 	if err != nil {
-		return cleanup, err
+		return nil, cleanup, err
 	}
 	abs, s, err := LoadBundle(bundle)
 	if err != nil {
-		return cleanup, err
+		return nil, cleanup, err
 	}
 	o.Create.Bundle, o.Create.Spec = abs, s
 	if f, err := os.Open(diff); err == nil {
@@ -47,10 +48,10 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 			rootfs = filepath.Join(abs, rootfs)
 		}
 		if err := criu.ApplyRootfsDiff(f, rootfs); err != nil {
-			return cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
+			return nil, cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
 		}
 	}
-	return cleanup, nil
+	return cp, cleanup, nil
 }
 
 // checkRootfsDiff checks the archive's rootfs diff, if it has one.
@@ -66,8 +67,9 @@ func checkRootfsDiff(path string) error {
 	return criu.CheckRootfsDiff(f)
 }
 
-// importBundle picks the bundle directory for an imported checkpoint.
-func importBundle(flag, unpacked string) (string, error) {
+// importBundle picks the bundle directory for an imported checkpoint (cp,
+// unpacked with the rest of the archive into unpacked).
+func importBundle(flag, unpacked string, cp *Checkpoint) (string, error) {
 	if flag != "" {
 		if _, err := os.Stat(filepath.Join(flag, spec.ConfigName)); errors.Is(err, os.ErrNotExist) {
 			if err := configFromSpecDump(flag, unpacked); err != nil {
@@ -76,7 +78,7 @@ func importBundle(flag, unpacked string) (string, error) {
 		}
 		return flag, nil
 	}
-	if m, err := criu.ReadMeta(filepath.Join(unpacked, criu.ArchiveImagesDir)); err == nil && m.Bundle != "" {
+	if m := cp.Meta; m != nil && m.Bundle != "" {
 		if _, err := os.Stat(filepath.Join(m.Bundle, spec.ConfigName)); err == nil {
 			return m.Bundle, nil
 		}

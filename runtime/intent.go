@@ -13,13 +13,15 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/spec"
 )
 
 // intent records, before CRIU runs, that a mycr process is checkpointing (or
 // restoring, migrating) a container. If that process dies (SIGKILL, OOM, power to
 // the daemon cut) the container may be left frozen, or half restored; the next
 // command on that ID sees the record of a dead process, repairs what it can and
-// says what happened (see recover).
+// says what happened (see Recover).
 type intent struct {
 	Op        string    `json:"op"`
 	Pid       int       `json:"pid"`
@@ -88,11 +90,17 @@ func (r *Root) updateIntent(id string, change func(*intent)) {
 	}
 }
 
-// recover repairs what a mycr process that died in the middle of an operation
-// on id left behind, and says what happened (a warning on stderr/the log). It
-// does nothing if there is no record, or if its process is still alive. Every
-// command that looks a container up goes through it (Load, Create, Restore).
-func (r *Root) recover(id string) { r.recoverAs(id, 0) }
+// Recover repairs what a mycr process that died in the middle of an operation
+// on id left behind (it may wait for an orphaned CRIU, thaw, or remove a half
+// restore), and says what happened (a warning on stderr/the log). It does
+// nothing if there is no record, or if its process is still alive. Load does
+// not call it: the verbs do, first (LoadForChange, Create, Restore, and the
+// CLI's reading verbs).
+func (r *Root) Recover(id string) {
+	if spec.ValidateID(id) == nil { // the ID names the record's file
+		r.recoverAs(id, 0)
+	}
+}
 
 // recoverAs is recover for any command (guard 0), or for the guard of the mycr
 // process guard (guard.go): that one handles only guard's record, and leaves

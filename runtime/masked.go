@@ -65,12 +65,12 @@ func maskedTmpfsLeftAlone(mounts []*mountinfo.Info, path string, pid int) bool {
 // restoreMasked maps the masked dirs a checkpoint left out to criu.MaskedSource.
 // The mapping is passed even when the metadata is gone (a copy of the *.img
 // files only): CRIU ignores it for images that do not use it.
-func restoreMasked(imageDir string) ([]string, error) {
+func restoreMasked(cp *Checkpoint) ([]string, error) {
 	err := criu.EnsureMaskedSource()
 	if err == nil {
 		return []string{criu.MaskedRestoreExternal()}, nil
 	}
-	if m, merr := criu.ReadMeta(imageDir); merr == nil && len(m.MaskedDirs) > 0 {
+	if m := cp.Meta; m != nil && len(m.MaskedDirs) > 0 {
 		return nil, fmt.Errorf("the checkpoint left out the masking mounts of %s, and restoring them needs %w", strings.Join(m.MaskedDirs, ", "), err)
 	}
 	return nil, nil

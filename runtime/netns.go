@@ -104,9 +104,8 @@ func loUpHook() configs.Hook {
 // restoreNetns follows the checkpoint's netns choice: an image whose netns CRIU
 // skipped is restored the same way, into a new netns whose lo the hook brings up.
 // Images without the choice (earlier mycr, runc) restore as CRIU's images say.
-func restoreNetns(o *RestoreOpts) {
-	m, err := criu.ReadMeta(o.Criu.ImagesDirectory)
-	if err != nil || m.Netns != criu.NetnsEmptyLoUp {
+func restoreNetns(o *RestoreOpts, cp *Checkpoint) {
+	if cp.Meta == nil || cp.Meta.Netns != criu.NetnsEmptyLoUp {
 		return
 	}
 	o.Criu.EmptyNs |= unix.CLONE_NEWNET

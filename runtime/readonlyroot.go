@@ -19,8 +19,8 @@ import (
 // rootfs is writable, and kept, as libcontainer keeps the mount points it
 // makes in a rootfs: removing it would race with another restore of the same
 // rootfs.
-func prepareReadOnlyRoot(imageDir, rootfs string) {
-	ro, err := criu.RootReadOnly(imageDir)
+func prepareReadOnlyRoot(cp *Checkpoint, rootfs string) {
+	ro, err := criu.RootReadOnly(cp.Dir)
 	if err != nil || !ro {
 		return // an unreadable image is CRIU's to report
 	}

@@ -16,10 +16,14 @@ import (
 
 // RestoreOpts describe a restore: which images, into which container, with what stdio.
 type RestoreOpts struct {
-	Create      CreateOpts // ID, and Bundle ("" = current dir, else the checkpoint's bundle)
-	Criu        libcontainer.CriuOpts
-	Launch      LaunchOpts
-	Import      string            // archive to restore from ("-" = stdin) instead of an image dir
+	Create    CreateOpts // ID, and Bundle ("" = current dir, else the checkpoint's bundle)
+	Criu      libcontainer.CriuOpts
+	Launch    LaunchOpts
+	Import    string // archive to restore from ("-" = stdin) instead of an image dir
+	ImportKey []byte // verify Import's signature with it (criu.ArchiveKey); nil: none
+	// Checkpoint is the image dir when the caller opened it already (--all);
+	// nil: Criu.ImagesDirectory (or Import) is opened.
+	Checkpoint  *Checkpoint
 	RemapMounts map[string]string // bind mount destination -> new host source
 }
 
@@ -32,14 +36,9 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := spec.ValidateID(id); err != nil {
 		return -1, err
 	}
-	if o.Import != "" {
-		cleanup, err := r.unpackImport(&o)
-		defer cleanup()
-		if err != nil {
-			return -1, err
-		}
-	}
-	if err := checkImageDir(&o.Criu); err != nil {
+	cp, cleanup, err := r.restoreSource(&o)
+	defer cleanup()
+	if err != nil {
 		return -1, err
 	}
 	if err := r.checkOutsideState(&o.Criu); err != nil {
@@ -50,7 +49,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		return -1, err
 	}
 	defer lock.Unlock()
-	r.recover(id) // a restore of id that died half-way (halfrestore.go)
+	r.Recover(id) // a restore of id that died half-way (halfrestore.go)
 
 	replaceCreated := func() error { return nil }
 	if r.Exists(id) {
@@ -59,7 +58,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		}
 	}
 	if o.Create.Spec == nil {
-		bundle, s, err := LoadBundle(restoreBundle(o.Create.Bundle, o.Criu.ImagesDirectory))
+		bundle, s, err := LoadBundle(restoreBundle(o.Create.Bundle, cp))
 		if err != nil {
 			return -1, err
 		}
@@ -68,12 +67,12 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := RemapMounts(o.Create.Spec, o.RemapMounts); err != nil {
 		return -1, err
 	}
-	retargetCgroup(o.Create.Spec, o.Criu.ImagesDirectory, id)
-	if err := checkRestorable(o.Criu.ImagesDirectory, o.Create.Spec, r.criuVersion()); err != nil {
+	retargetCgroup(o.Create.Spec, cp, id)
+	if err := checkRestorable(cp, o.Create.Spec, r.criuVersion()); err != nil {
 		return -1, err
 	}
-	restoreNetns(&o)                                     // netns.go
-	masked, err := restoreMasked(o.Criu.ImagesDirectory) // masked.go
+	restoreNetns(&o, cp)             // netns.go
+	masked, err := restoreMasked(cp) // masked.go
 	if err != nil {
 		return -1, err
 	}
@@ -106,8 +105,8 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		// takes it from inventory.img).
 		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked, InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
-		prepareReadOnlyRoot(o.Criu.ImagesDirectory, c.Config().Rootfs) // readonlyroot.go
-		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
+		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
+		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), func() error {
 			return c.Restore(p, &o.Criu)
 		}, killRestored)
 		if err == nil {
@@ -123,6 +122,27 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		r.undoRestore(id, c, cgroups, logPath) // halfrestore.go
 	}
 	return status, err
+}
+
+// restoreSource opens, once, what o restores from: the archive it imports
+// (unpacked; cleanup removes it), the Checkpoint the caller opened, or its
+// image dir. What is not a CRIU image directory is refused.
+func (r *Root) restoreSource(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err error) {
+	cleanup, cp = func() {}, o.Checkpoint
+	if o.Import != "" {
+		if cp, cleanup, err = r.unpackImport(o); err != nil {
+			return nil, cleanup, err
+		}
+	} else if cp != nil {
+		o.Criu.ImagesDirectory = cp.Dir
+	}
+	if err := checkImageDir(&o.Criu); err != nil {
+		return nil, cleanup, err
+	}
+	if cp == nil {
+		cp = OpenCheckpoint(o.Criu.ImagesDirectory)
+	}
+	return cp, cleanup, nil
 }
 
 // checkImageDir refuses what is not a CRIU image directory before anything is created.
@@ -153,14 +173,14 @@ func checkImageDir(o *libcontainer.CriuOpts) error {
 
 // restoreBundle picks the bundle: the flag, else the current dir if it holds a
 // config.json (runc's default), else the bundle recorded at checkpoint time.
-func restoreBundle(flag, imageDir string) string {
+func restoreBundle(flag string, cp *Checkpoint) string {
 	if flag != "" {
 		return flag
 	}
 	if _, err := os.Stat(spec.ConfigName); err == nil {
 		return "."
 	}
-	if m, err := criu.ReadMeta(imageDir); err == nil && m.Bundle != "" {
+	if m := cp.Meta; m != nil && m.Bundle != "" {
 		logrus.Debugf("using bundle %s recorded in the checkpoint", m.Bundle)
 		return m.Bundle
 	}

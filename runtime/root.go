@@ -48,16 +48,36 @@ func OpenRoot(dir string) (*Root, error) {
 var ErrNotExist = libcontainer.ErrNotExist
 
 // Load opens an existing container, validating the ID before touching disk.
+// It only reads: what a mycr that died mid-operation left is Recover's.
 func (r *Root) Load(id string) (*libcontainer.Container, error) {
 	if err := spec.ValidateID(id); err != nil {
 		return nil, err
 	}
-	r.recover(id) // a mycr that died mid-operation on id (intent.go)
 	c, err := libcontainer.Load(r.Dir, id)
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil, notExistError(id)
 	}
 	return r.seedCriu(c), err
+}
+
+// LoadForChange is Load for a command that changes the container: it takes
+// the container's lock for op, repairs under it what an interrupted operation
+// left (Recover), then loads. The caller unlocks.
+func (r *Root) LoadForChange(id, op string) (*libcontainer.Container, *Lock, error) {
+	if err := spec.ValidateID(id); err != nil {
+		return nil, nil, err
+	}
+	lock, err := r.Lock(id, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Recover(id)
+	c, err := r.Load(id)
+	if err != nil {
+		lock.Unlock()
+		return nil, nil, err
+	}
+	return c, lock, nil
 }
 
 // Exists tells whether a container's state directory is present.

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"fmt"
+
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 
@@ -8,27 +10,50 @@ import (
 	"github.com/mycr/mycr/runtime/internal/criuseed"
 )
 
-// watchCriu runs a CRIU operation under the watchdog. If CRIU hung waiting for a
-// hardware breakpoint although the probe said they work (a VM moved to another
-// host keeps its boot id and cache), breakpoints are switched off for this boot
-// and the operation runs once more.
-func (r *Root) watchCriu(logPath string, dirs []string, retryable bool, fn func() error) error {
-	return r.watchCriuThen(logPath, dirs, retryable, fn, nil)
+// watchCriu runs a CRIU operation under the watchdog.
+func (r *Root) watchCriu(logPath string, dirs []string, fn func() error) error {
+	return r.watchCriuThen(logPath, dirs, fn, nil)
 }
 
 // watchCriuThen is watchCriu with onKill run when the watchdog killed CRIU.
-func (r *Root) watchCriuThen(logPath string, dirs []string, retryable bool, fn func() error, onKill func()) error {
-	err := criu.WatchThen(logPath, dirs, criu.StallTimeout(), fn, onKill)
-	if !retryable || r.Criu == nil || r.Criu.Fault != "" ||
-		!criu.HungAtBreakpoint(err, logPath) {
+func (r *Root) watchCriuThen(logPath string, dirs []string, fn func() error, onKill func()) error {
+	return criu.WatchThen(logPath, dirs, criu.StallTimeout(), fn, onKill)
+}
+
+// BreakpointRetry says how to run a CRIU operation once more (RetryAtBreakpoint).
+type BreakpointRetry struct {
+	LogPath string           // CRIU's log of the operation (criu.HungAtBreakpoint reads it)
+	Reset   func() error     // clears what the first attempt left; nil: nothing to clear
+	Notify  func(string)     // says that it retries; nil: a warning in mycr's log
+	Final   func(error) bool // errors after which no retry is possible; nil: none
+}
+
+// RetryAtBreakpoint runs attempt, and once more if CRIU hung waiting for a
+// hardware breakpoint although the probe said they work (a VM moved to another
+// host keeps its boot id and cache): breakpoints are then switched off for this
+// boot. The one such retry: Checkpoint and runtime/migrate use it.
+func (r *Root) RetryAtBreakpoint(b BreakpointRetry, attempt func() error) error {
+	err := attempt()
+	if err == nil || (b.Final != nil && b.Final(err)) || r.Criu == nil || r.Criu.Fault != "" ||
+		!criu.HungAtBreakpoint(err, b.LogPath) { // not when CRIU was stopped by a signal
 		return err
 	}
 	if derr := r.Criu.DisableHWBreakpoints(r.Dir); derr != nil {
 		logrus.Warnf("cannot switch CRIU to its no-breakpoint mode: %v", derr)
 		return err
 	}
-	logrus.Warnf("CRIU hung waiting for a hardware breakpoint; retrying with CRIU_FAULT=%s (kept for this boot)", r.Criu.Fault)
-	return criu.WatchThen(logPath, dirs, criu.StallTimeout(), fn, onKill)
+	msg := fmt.Sprintf("CRIU hung waiting for a hardware breakpoint; retrying with CRIU_FAULT=%s (kept for this boot)", r.Criu.Fault)
+	if b.Notify != nil {
+		b.Notify(msg)
+	} else {
+		logrus.Warn(msg)
+	}
+	if b.Reset != nil {
+		if rerr := b.Reset(); rerr != nil {
+			return rerr
+		}
+	}
+	return attempt()
 }
 
 // criuVersion is the version of the CRIU in use, 0 if unknown.

@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/urfave/cli/v2"
+
+	"github.com/mycr/mycr/runtime"
 )
 
 // loadContainer opens the container named by the only argument.
@@ -13,7 +15,9 @@ func loadContainer(c *cli.Context) (*libcontainer.Container, error) {
 	return loadContainerArg(c)
 }
 
-// loadContainerArg opens the container named by the first of several arguments.
+// loadContainerArg opens the container named by the first of several arguments
+// for a verb that takes no lock (state, ps, events, kill), repairing first what
+// a mycr that died mid-operation left (recoverThenLoad).
 func loadContainerArg(c *cli.Context) (*libcontainer.Container, error) {
 	id, err := containerID(c)
 	if err != nil {
@@ -23,6 +27,17 @@ func loadContainerArg(c *cli.Context) (*libcontainer.Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	return recoverThenLoad(r, id)
+}
+
+// recoverThenLoad repairs what an interrupted operation left on id, then
+// loads it. The reading verbs repair too, without the container's lock (the
+// record's own lock orders repairs): a container left frozen or half
+// restored by a dead mycr is no state to report, and `state` is what a
+// shim polls first; reporting "paused" for a container nobody paused would
+// be recorded as the truth.
+func recoverThenLoad(r *runtime.Root, id string) (*libcontainer.Container, error) {
+	r.Recover(id)
 	return r.Load(id)
 }
 
@@ -44,13 +59,8 @@ func lockedContainer(c *cli.Context, op string) (*libcontainer.Container, func()
 	if err != nil {
 		return nil, nil, err
 	}
-	lock, err := r.Lock(id, op)
+	ctr, lock, err := r.LoadForChange(id, op)
 	if err != nil {
-		return nil, nil, err
-	}
-	ctr, err := r.Load(id)
-	if err != nil {
-		lock.Unlock()
 		return nil, nil, err
 	}
 	return ctr, lock.Unlock, nil

@@ -108,9 +108,7 @@ func parsePageServer(s string) (libcontainer.CriuPageServerInfo, error) {
 var archiveKeyFlag = &cli.StringFlag{Name: "archive-key", EnvVars: []string{"MYCR_ARCHIVE_KEY_FILE"},
 	Usage: "file with a secret key: sign the archive (export) / require a valid signature (import)"}
 
+// archiveKey reads the key the flag (or MYCR_ARCHIVE_KEY_FILE) names, nil if none.
 func archiveKey(c *cli.Context) ([]byte, error) {
-	if path := c.String("archive-key"); path != "" {
-		os.Setenv("MYCR_ARCHIVE_KEY_FILE", path)
-	}
-	return criu.ArchiveKey()
+	return criu.ArchiveKey(c.String(archiveKeyFlag.Name))
 }

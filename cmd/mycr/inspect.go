@@ -44,10 +44,11 @@ a private temporary directory, removed afterwards.`,
 		if f := c.String("format"); f != "text" && f != "json" {
 			return errors.New("--format must be text or json")
 		}
-		if _, err := archiveKey(c); err != nil {
+		key, err := archiveKey(c)
+		if err != nil {
 			return err
 		}
-		dir, cleanup, err := imageSource(c.Args().First())
+		dir, cleanup, err := imageSource(c.Args().First(), key)
 		defer cleanup()
 		if err != nil {
 			return err
@@ -72,15 +73,15 @@ a private temporary directory, removed afterwards.`,
 		}
 		in.Dir = sourceName(c.Args().First(), dir)
 		if other := c.String("diff"); other != "" {
-			return inspectDiff(c, in, other, o)
+			return inspectDiff(c, in, other, o, key)
 		}
 		return printInspect(c, in, func(w io.Writer) { printInspection(w, in) })
 	},
 }
 
 // inspectDiff compares --diff OLD with the argument NEW, as diff(1) does.
-func inspectDiff(c *cli.Context, newer *criu.Inspection, old string, o criu.InspectOpts) error {
-	dir, cleanup, err := imageSource(old)
+func inspectDiff(c *cli.Context, newer *criu.Inspection, old string, o criu.InspectOpts, key []byte) error {
+	dir, cleanup, err := imageSource(old, key)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -96,8 +97,9 @@ func inspectDiff(c *cli.Context, newer *criu.Inspection, old string, o criu.Insp
 
 // imageSource gives an image dir for a dir, or for an archive ("-": stdin)
 // extracted and verified into a private temp dir that cleanup removes (also
-// on SIGINT/SIGTERM/SIGHUP: the images hold process memory).
-func imageSource(path string) (string, func(), error) {
+// on SIGINT/SIGTERM/SIGHUP: the images hold process memory); key verifies
+// an archive's signature (nil: none).
+func imageSource(path string, key []byte) (string, func(), error) {
 	if path != "-" {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -111,7 +113,7 @@ func imageSource(path string) (string, func(), error) {
 	if err != nil {
 		return "", cleanup, err
 	}
-	if err := criu.ExtractArchive(path, tmp); err != nil {
+	if err := criu.ExtractArchive(path, tmp, key); err != nil {
 		return "", cleanup, fmt.Errorf("%s: %w", path, err)
 	}
 	return filepath.Join(tmp, criu.ArchiveImagesDir), cleanup, nil

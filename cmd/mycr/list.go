@@ -30,7 +30,7 @@ var listCommand = &cli.Command{
 		}
 		states := []*containerState{}
 		for _, id := range ids {
-			ctr, err := r.Load(id)
+			ctr, err := recoverThenLoad(r, id)
 			if err != nil {
 				logrus.Warnf("skipping %s: %v", id, err)
 				continue

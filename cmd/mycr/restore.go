@@ -102,7 +102,7 @@ func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts
 		RemapMounts: remap,
 	}
 	if imp := c.String("import"); imp != "" {
-		if _, err := archiveKey(c); err != nil {
+		if ro.ImportKey, err = archiveKey(c); err != nil {
 			return nil, nil, err
 		}
 		if imp != "-" {

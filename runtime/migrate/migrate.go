@@ -17,7 +17,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -101,6 +100,7 @@ func Run(r *runtime.Root, o Opts) (*Report, error) {
 	}
 	m.lock = lock
 	defer func() { m.lock.Unlock() }()
+	r.Recover(o.ID) // under the lock, before the container is loaded (m.load)
 	if err := m.makeDirs(); err != nil {
 		return nil, err
 	}
@@ -180,21 +180,12 @@ func (m *migration) run(mode string) error {
 		}
 		return m.stopAndCopy()
 	}
-	err := attempt()
-	env := m.r.Criu
-	logPath := filepath.Join(m.srcDir, "dump.log")
-	if err == nil || errors.Is(err, errSwitchedOver) || env == nil || env.Fault != "" ||
-		!criu.HungAtBreakpoint(err, logPath) { // not when CRIU was stopped by a signal
-		return err
-	}
-	if derr := env.DisableHWBreakpoints(m.r.Dir); derr != nil {
-		return err
-	}
-	m.notify("CRIU hung waiting for a hardware breakpoint; retrying with CRIU_FAULT=%s (kept for this boot)", env.Fault)
-	if rerr := m.resetSourceDir(); rerr != nil {
-		return rerr
-	}
-	return attempt()
+	return m.r.RetryAtBreakpoint(runtime.BreakpointRetry{
+		LogPath: filepath.Join(m.srcDir, "dump.log"),
+		Reset:   m.resetSourceDir,
+		Notify:  func(msg string) { m.notify("%s", msg) },
+		Final:   func(err error) bool { return errors.Is(err, errSwitchedOver) },
+	}, attempt)
 }
 
 func (m *migration) notify(format string, args ...any) {
