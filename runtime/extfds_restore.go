@@ -16,9 +16,9 @@ import (
 // restore's own stdio (CRIU runs with the stdio meant for the restored init
 // as its fds 0-2), so output lands where the last restore was told; beyond
 // stdio, the same file reopened. held must stay open until CRIU is done.
-func restoreExternalFds(imageDir string, p *libcontainer.Process) (inherit []string, held []*os.File, err error) {
-	m, err := criu.ReadMeta(imageDir)
-	if err != nil {
+func restoreExternalFds(cp *Checkpoint, p *libcontainer.Process) (inherit []string, held []*os.File, err error) {
+	m := cp.Meta
+	if m == nil {
 		return nil, nil, nil // not made by mycr: nothing recorded as external
 	}
 	used := map[int]bool{}

@@ -88,7 +88,7 @@ func TestRestoreExternalFds(t *testing.T) {
 	}
 	defer file.Close()
 	p := &libcontainer.Process{Stdin: null, Stdout: file, Stderr: file}
-	inherit, held, err := restoreExternalFds(dir, p)
+	inherit, held, err := restoreExternalFds(OpenCheckpoint(dir), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestRestoreExternalFds(t *testing.T) {
 	if err := criu.WriteMeta(dir, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := restoreExternalFds(dir, p); err == nil || !strings.Contains(err.Error(), "only onto a terminal") {
+	if _, _, err := restoreExternalFds(OpenCheckpoint(dir), p); err == nil || !strings.Contains(err.Error(), "only onto a terminal") {
 		t.Errorf("a terminal's key onto a file: %v", err)
 	}
 }

@@ -96,7 +96,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	o.Launch.Restore = func(c *libcontainer.Container, p *libcontainer.Process) error {
 		// On a stall, the half-restored processes die with CRIU (halfrestore.go).
 		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
-		inherit, held, ferr := restoreExternalFds(o.Criu.ImagesDirectory, p) // extfds_restore.go
+		inherit, held, ferr := restoreExternalFds(cp, p) // extfds_restore.go
 		if ferr != nil {
 			return fmt.Errorf("restore of %s from %s: %w", id, o.Criu.ImagesDirectory, ferr)
 		}
