@@ -1,0 +1,179 @@
+#!/bin/bash
+# runc-compat.sh [FILE...] - runs runc's own bats integration suite (tests/integration
+# of the runc module go.mod requires, from the Go module cache) against bin/mycr and
+# against real runc of the same version, and prints pass/fail/skip per file side by
+# side. Fails on any test whose outcome differs between the two unless
+# scripts/runc-compat-expected.txt lists it with the reason.
+#
+# FILE is a bats file name without .bats (default: RUNC_COMPAT_FILES or the full set).
+# Env: MYCR_BINARY (default bin/mycr), RUNC_COMPAT_WORK (default bin/runc-compat),
+# RUNC_COMPAT_JOBS (bats runs at once, default 2; 1 on cgroup v2, see run_job).
+set -euo pipefail
+export PATH=/usr/local/go/bin:/usr/local/sbin:$PATH
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${RUNC_COMPAT_WORK:-$TOP/bin/runc-compat}
+MYCR=${MYCR_BINARY:-$TOP/bin/mycr}
+EXPECTED=$TOP/scripts/runc-compat-expected.txt
+JOBS=${RUNC_COMPAT_JOBS:-2}
+ALL_FILES="checkpoint create cwd debug delete dev env events exec help hooks kill list mask
+  mounts no_pivot pause ps rlimits root run spec start start_detached start_hello state tty
+  umask update version"
+if [ $# -gt 0 ]; then FILES=("$@"); else read -r -a FILES <<<"$(echo ${RUNC_COMPAT_FILES:-$ALL_FILES})"; fi
+log() { echo "[runc-compat] $*" >&2; }
+[ "$(id -u)" = 0 ] || { log "run as root (the suite makes real containers)"; exit 1; }
+[ -x "$MYCR" ] || { log "$MYCR missing: make build first"; exit 1; }
+
+# bats and jq from Debian; busybox-static is the image (make deps installs it).
+want=()
+command -v bats >/dev/null || want+=(bats)
+command -v jq >/dev/null || want+=(jq)
+[ -x /bin/busybox ] || want+=(busybox-static)
+if [ ${#want[@]} -gt 0 ]; then
+  log "apt-get install ${want[*]}"
+  apt-get update -qq || true
+  apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${want[@]}" >/dev/null
+fi
+
+# busybox_image TAR: what the suite's busybox image holds that its tests use: busybox
+# with its applets in /bin, users and groups (HOME comes from /etc/passwd), /root, /tmp.
+busybox_image() {
+  local r
+  r=$(mktemp -d)
+  chmod 755 "$r"
+  mkdir -p "$r"/{bin,etc,root,tmp,home,var/spool/mail,var/www,dev,proc,sys}
+  chmod 1777 "$r/tmp"
+  cp /bin/busybox "$r/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$r/bin/$a"; done
+  cat >"$r/etc/passwd" <<'EOP'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+bin:x:2:2:bin:/bin:/bin/false
+sys:x:3:3:sys:/dev:/bin/false
+sync:x:4:100:sync:/bin:/bin/sync
+mail:x:8:8:mail:/var/spool/mail:/bin/false
+www-data:x:33:33:www-data:/var/www:/bin/false
+operator:x:37:37:Operator:/var:/bin/false
+nobody:x:65534:65534:nobody:/home:/bin/false
+EOP
+  cat >"$r/etc/group" <<'EOG'
+root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+disk:x:6:
+wheel:x:10:root
+mail:x:12:
+www-data:x:33:
+users:x:100:
+nogroup:x:65534:
+EOG
+  tar -C "$r" -cf "$1" .
+  rm -rf "$r"
+}
+
+# The suite as shipped in runc's module (the zip includes tests/), copied so that
+# get-images.sh can be replaced and the helper binaries put where helpers.bash looks.
+RUNC_VERSION=$(cd "$TOP" && go list -m -f '{{.Version}}' github.com/opencontainers/runc)
+MODDIR=$(cd "$TOP" && go mod download -json "github.com/opencontainers/runc@$RUNC_VERSION" | jq -r .Dir)
+[ -d "$MODDIR/tests/integration" ] || { log "$MODDIR has no tests/integration"; exit 1; }
+SUITE=$WORK/$RUNC_VERSION
+if [ ! -e "$SUITE/.ready" ]; then
+  rm -rf "$SUITE"
+  mkdir -p "$SUITE"
+  cp -r "$MODDIR/tests" "$SUITE/"
+  chmod -R u+w "$SUITE"
+  build=$(mktemp -d)
+  trap 'rm -rf "$build"' EXIT
+  printf 'module runccompat\n\ngo 1.26\n\nrequire github.com/opencontainers/runc %s\n' "$RUNC_VERSION" >"$build/go.mod"
+  cp "$TOP/go.sum" "$build/"
+  log "building runc $RUNC_VERSION and the suite's helpers (recvtty, remap-rootfs, ...)"
+  pkg=github.com/opencontainers/runc
+  (cd "$build" && GOFLAGS=-mod=mod go build -tags seccomp -o "$SUITE/runc" \
+      -ldflags "-X main.gitCommit=$RUNC_VERSION-module" $pkg &&
+    GOFLAGS=-mod=mod go build -tags seccomp -o "$SUITE/tests/cmd/_bin/" \
+      $pkg/tests/cmd/recvtty $pkg/tests/cmd/remap-rootfs $pkg/tests/cmd/pidfd-kill \
+      $pkg/tests/cmd/fs-idmap $pkg/tests/cmd/seccompagent)
+  [[ "$("$SUITE/runc" --version)" == "runc version ${RUNC_VERSION#v}"* ]] || { log "built runc is not $RUNC_VERSION"; exit 1; }
+  busybox_image "$SUITE/tests/integration/testdata/busybox.tar"
+  # In place of the download: the busybox image built from busybox-static. Files
+  # that need the Debian image are not in the set.
+  printf '#!/bin/sh\necho BUSYBOX_IMAGE=%s\necho DEBIAN_IMAGE=/nonexistent-debian-image\n' \
+    "$SUITE/tests/integration/testdata/busybox.tar" >"$SUITE/tests/integration/get-images.sh"
+  chmod +x "$SUITE/tests/integration/get-images.sh"
+  touch "$SUITE/.ready"
+fi
+
+# run_job NAME BINARY FILE: one bats file against one runtime, in a cgroup of its own
+# (on cgroup v1) so the containers the suite makes without a cgroupsPath (default
+# path: relative to the runtime's own cgroup) do not meet those of the other job.
+run_job() {
+  local name=$1 bin=$2 file=$3 out=$RESULTS/$1/$3.tap
+  (
+    if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+      for h in /sys/fs/cgroup/*/; do
+        [ -e "$h/cgroup.procs" ] && [ ! -e "$h/cgroup.controllers" ] || continue
+        local cg=$h/runc-compat-$name-$file
+        mkdir -p "$cg"
+        [ -e "$cg/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$cg/cpuset.cpus" && cat "$h/cpuset.mems" >"$cg/cpuset.mems"
+        echo "$BASHPID" >"$cg/cgroup.procs"
+      done
+    fi
+    # Under script(1) as runc's CI does: tests with "terminal": true and no console
+    # socket use the controlling terminal.
+    RUNC=$bin BATS_TEST_TIMEOUT=300 exec script -qec \
+      "bats --tap '$SUITE/tests/integration/$file.bats' >'$out' 2>&1" /dev/null
+  ) </dev/null >/dev/null 2>&1 || true
+  for h in /sys/fs/cgroup/*/; do rmdir "$h/runc-compat-$name-$file" 2>/dev/null || true; done
+}
+
+RESULTS=$WORK/results
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS/mycr" "$RESULTS/runc"
+[ -e /sys/fs/cgroup/cgroup.controllers ] && JOBS=1
+start=$(date +%s)
+log "$(${MYCR} --version | head -1) vs $("$SUITE/runc" --version | head -1); ${#FILES[@]} files, $JOBS at once"
+for f in "${FILES[@]}"; do
+  [ -e "$SUITE/tests/integration/$f.bats" ] || { log "no such bats file: $f"; exit 1; }
+  for rt in mycr runc; do
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    if [ $rt = mycr ]; then run_job mycr "$MYCR" "$f" & else run_job runc "$SUITE/runc" "$f" & fi
+  done
+done
+wait
+took=$(($(date +%s) - start))
+
+# tap_status TAP: "name<TAB>pass|fail|skip" per test of a bats TAP log.
+tap_status() {
+  sed -nE -e 's/^ok [0-9]+ (.*) # skip.*/\1\tskip/p;t' -e 's/^ok [0-9]+ (.*)/\1\tpass/p;t' \
+    -e 's/^not ok [0-9]+ (.*)/\1\tfail/p' "$1"
+}
+count() { grep -c "	$2\$" "$1" || true; }
+unexpected=0
+printf '%-16s %-22s | %s\n' FILE "mycr pass/fail/skip" "runc pass/fail/skip"
+for f in "${FILES[@]}"; do
+  tap_status "$RESULTS/mycr/$f.tap" >"$RESULTS/mycr/$f.status"
+  tap_status "$RESULTS/runc/$f.tap" >"$RESULTS/runc/$f.status"
+  printf '%-16s %4d %4d %4d %7s | %4d %4d %4d\n' "$f" \
+    "$(count "$RESULTS/mycr/$f.status" pass)" "$(count "$RESULTS/mycr/$f.status" fail)" "$(count "$RESULTS/mycr/$f.status" skip)" "" \
+    "$(count "$RESULTS/runc/$f.status" pass)" "$(count "$RESULTS/runc/$f.status" fail)" "$(count "$RESULTS/runc/$f.status" skip)"
+  if [ ! -s "$RESULTS/runc/$f.status" ] || [ ! -s "$RESULTS/mycr/$f.status" ]; then
+    echo "    NO RESULTS (see $RESULTS/*/$f.tap)"; unexpected=$((unexpected + 1)); continue
+  fi
+  # Every test whose outcome differs, expected (listed with a reason) or not.
+  while IFS=$'\t' read -r name m r; do
+    reason=$(awk -F' [|] ' -v f="$f" -v n="$name" '$1 == f && $2 == n { print $3 }' "$EXPECTED")
+    if [ -n "$reason" ]; then
+      echo "    expected: $name: mycr $m, runc $r ($reason)"
+    else
+      echo "    DIFFERS:  $name: mycr $m, runc $r"; unexpected=$((unexpected + 1))
+    fi
+  done < <(join -t $'\t' -a1 -a2 -e none -o 0,1.2,2.2 <(sort "$RESULTS/mycr/$f.status") <(sort "$RESULTS/runc/$f.status") | awk -F'\t' '$2 != $3')
+done
+log "took ${took}s; logs in $RESULTS/{mycr,runc}/FILE.tap"
+if [ $unexpected -gt 0 ]; then
+  log "$unexpected difference(s) from runc not in $EXPECTED"; exit 1
+fi
+log "mycr matches runc $RUNC_VERSION on ${#FILES[@]} files (apart from the listed intended differences)"
