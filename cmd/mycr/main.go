@@ -26,7 +26,7 @@ func newApp() *cli.App {
 	cli.VersionPrinter = printVersion
 	return &cli.App{
 		Name:    "mycr",
-		Usage:   "OCI container runtime with checkpoint/restore (runc-compatible)",
+		Usage:   "Open Container Initiative runtime with checkpoint/restore (runc-compatible)",
 		Version: version,
 		// Flags such as --empty-ns or --lsm-mount-context take values that contain commas.
 		DisableSliceFlagSeparator: true,
@@ -41,9 +41,10 @@ func newApp() *cli.App {
 		},
 		Before:   configureLogging,
 		Commands: commands(),
-		// urfave/cli would print usage and exit 0 for an unknown verb; runc exits 1.
+		// urfave/cli would print usage and exit 0 for an unknown verb; runc says
+		// "No help topic for 'foo'" and exits 3.
 		CommandNotFound: func(c *cli.Context, name string) {
-			fatal(fmt.Errorf("unknown command %q: see `mycr --help`", name))
+			fatalCode(fmt.Errorf("No help topic for '%s': see `mycr --help`", name), 3)
 		},
 	}
 }
@@ -86,6 +87,11 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // fatal reports err like runc: into the log (JSON for daemons) and on stderr, exit 1.
 func fatal(err error) {
+	fatalCode(err, 1)
+}
+
+// fatalCode is fatal with the exit status code.
+func fatalCode(err error, code int) {
 	var ee exitError
 	if errors.As(err, &ee) {
 		os.Exit(ee.code)
@@ -94,5 +100,5 @@ func fatal(err error) {
 	if f, ok := logrus.StandardLogger().Out.(*os.File); !ok || f.Fd() != os.Stderr.Fd() {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
