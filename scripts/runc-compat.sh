@@ -12,7 +12,7 @@ set -euo pipefail
 export PATH=/usr/local/go/bin:/usr/local/sbin:$PATH
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=${RUNC_COMPAT_WORK:-$TOP/bin/runc-compat}
+WORK=${RUNC_COMPAT_WORK:-$TOP/bin/_runc-compat} # "_": not a Go package dir
 MYCR=${MYCR_BINARY:-$TOP/bin/mycr}
 EXPECTED=$TOP/scripts/runc-compat-expected.txt
 JOBS=${RUNC_COMPAT_JOBS:-2}
@@ -28,6 +28,7 @@ log() { echo "[runc-compat] $*" >&2; }
 want=()
 command -v bats >/dev/null || want+=(bats)
 command -v jq >/dev/null || want+=(jq)
+command -v gawk >/dev/null || want+=(gawk)
 [ -x /bin/busybox ] || want+=(busybox-static)
 if [ ${#want[@]} -gt 0 ]; then
   log "apt-get install ${want[*]}"
@@ -82,8 +83,8 @@ MODDIR=$(cd "$TOP" && go mod download -json "github.com/opencontainers/runc@$RUN
 SUITE=$WORK/$RUNC_VERSION
 if [ ! -e "$SUITE/.ready" ]; then
   rm -rf "$SUITE"
-  mkdir -p "$SUITE"
-  cp -r "$MODDIR/tests" "$SUITE/"
+  mkdir -p "$SUITE/tests/cmd/_bin"
+  cp -r "$MODDIR/tests/integration" "$SUITE/tests/"
   chmod -R u+w "$SUITE"
   build=$(mktemp -d)
   trap 'rm -rf "$build"' EXIT
@@ -107,14 +108,15 @@ if [ ! -e "$SUITE/.ready" ]; then
 fi
 
 # run_job NAME BINARY FILE: one bats file against one runtime, in a cgroup of its own
-# (on cgroup v1) so the containers the suite makes without a cgroupsPath (default
-# path: relative to the runtime's own cgroup) do not meet those of the other job.
+# (on cgroup v1 or hybrid: every hierarchy) so the containers the suite makes without
+# a cgroupsPath (default path: relative to the runtime's own cgroup) do not meet those
+# of the other job. On pure cgroup v2 the jobs run one at a time.
 run_job() {
   local name=$1 bin=$2 file=$3 out=$RESULTS/$1/$3.tap
   (
     if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
       for h in /sys/fs/cgroup/*/; do
-        [ -e "$h/cgroup.procs" ] && [ ! -e "$h/cgroup.controllers" ] || continue
+        [ -e "$h/cgroup.procs" ] || continue # v1 controllers and the hybrid unified one
         local cg=$h/runc-compat-$name-$file
         mkdir -p "$cg"
         [ -e "$cg/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$cg/cpuset.cpus" && cat "$h/cpuset.mems" >"$cg/cpuset.mems"
