@@ -17,7 +17,7 @@ import (
 func main() {
 	criu.RuntimeVersion = "mycr " + version
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(reorderFlags(app, os.Args)); err != nil {
 		fatal(err)
 	}
 }
