@@ -115,30 +115,35 @@ if [ ! -e "$SUITE/.ready" ]; then
 fi
 
 # run_job NAME BINARY FILE OUT [FILTER]: one bats file (only the tests FILTER matches)
-# against one runtime, in a cgroup of its own (on cgroup v1 or hybrid: in every
-# hierarchy) so the containers the suite makes without a cgroupsPath (default path:
-# relative to the runtime's own cgroup) do not meet those of the other job. On pure
-# cgroup v2 the jobs run one at a time.
+# against one runtime, isolated from the other job running at the same time: a network
+# namespace (checkpoint.bats adds a host link "dummy0" per test), and on cgroup v1 a
+# cgroup of its own in every hierarchy: the suite's containers without a cgroupsPath
+# get paths relative to the runtime's cgroup. The hybrid unified hierarchy gets the
+# job's cgroup bind-mounted over it in a mount namespace of the job, as libcontainer
+# puts those at /sys/fs/cgroup/unified/NAME. On pure cgroup v2 jobs run one at a time.
 run_job() {
-  local name=$1 bin=$2 file=$3 out=$4 filter=${5:-}
+  local name=$1 bin=$2 file=$3 out=$4 filter=${5:-} t0=$SECONDS
+  local job=runc-compat-$name-$file unified=/sys/fs/cgroup/unified
   (
     if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
       for h in /sys/fs/cgroup/*/; do
-        [ -e "$h/cgroup.procs" ] || continue # v1 controllers and the hybrid unified one
-        local cg=$h/runc-compat-$name-$file
-        mkdir -p "$cg"
-        [ -e "$cg/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$cg/cpuset.cpus" && cat "$h/cpuset.mems" >"$cg/cpuset.mems"
-        echo "$BASHPID" >"$cg/cgroup.procs"
+        mountpoint -q "$h" && [ -e "$h/cgroup.procs" ] || continue
+        mkdir -p "$h/$job"
+        [ -e "$h/$job/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$h/$job/cpuset.cpus" && cat "$h/cpuset.mems" >"$h/$job/cpuset.mems"
+        echo "$BASHPID" >"$h/$job/cgroup.procs"
       done
     fi
+    export BIND_FROM= BIND_TO=$unified
+    mountpoint -q $unified && [ -d "$unified/$job" ] && BIND_FROM=$unified/$job
     # Under script(1) as runc's CI does: tests with "terminal": true and no console
     # socket use the controlling terminal.
     export RUNC=$bin BATS_TEST_TIMEOUT=300 FILTER=$filter
-    # In a network namespace of its own: checkpoint.bats adds a host link "dummy0"
-    # for every test, which the other job's would collide with.
-    exec unshare --net script -qec "bats --tap \${FILTER:+--filter \"\$FILTER\"} '$SUITE/tests/integration/$file.bats' >'$out' 2>&1" /dev/null
+    cmd="bats --tap \${FILTER:+--filter \"\$FILTER\"} '$SUITE/tests/integration/$file.bats' >'$out' 2>&1"
+    exec unshare --net --mount --propagation private sh -c \
+      '[ -z "$BIND_FROM" ] || mount --bind "$BIND_FROM" "$BIND_TO" || exit 1; exec script -qec "$0" /dev/null' "$cmd"
   ) </dev/null >/dev/null 2>&1 || true
-  for h in /sys/fs/cgroup/*/; do rmdir "$h/runc-compat-$name-$file" 2>/dev/null || true; done
+  for h in /sys/fs/cgroup/*/; do rmdir "$h/$job" 2>/dev/null || true; done
+  echo $((SECONDS - t0)) >"$out.seconds"
 }
 
 # run_all DIR [FILTERS_DIR]: every file against both runtimes, JOBS at once; with
@@ -204,11 +209,11 @@ fi
 took=$(($(date +%s) - start))
 
 unexpected=0
-printf '%-16s %-22s | %s\n' FILE "mycr pass/fail/skip" "runc pass/fail/skip"
+printf '%-16s %-26s | %s\n' FILE "mycr pass/fail/skip (s)" "runc pass/fail/skip (s)"
 for f in "${FILES[@]}"; do
   m=$RESULTS/mycr/$f.tap r=$RESULTS/runc/$f.tap
-  printf '%-16s %4d %4d %4d %7s | %4d %4d %4d\n' "$f" "$(count "$m" pass)" "$(count "$m" fail)" "$(count "$m" skip)" "" \
-    "$(count "$r" pass)" "$(count "$r" fail)" "$(count "$r" skip)"
+  printf '%-16s %4d %4d %4d %5ss %5s | %4d %4d %4d %5ss\n' "$f" "$(count "$m" pass)" "$(count "$m" fail)" "$(count "$m" skip)" \
+    "$(cat "$m.seconds" 2>/dev/null)" "" "$(count "$r" pass)" "$(count "$r" fail)" "$(count "$r" skip)" "$(cat "$r.seconds" 2>/dev/null)"
   if [ -z "$(tap_status "$m")" ] || [ -z "$(tap_status "$r")" ]; then
     echo "    NO RESULTS (see $m and $r)"; unexpected=$((unexpected + 1)); continue
   fi
