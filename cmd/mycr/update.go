@@ -77,43 +77,39 @@ func resourceFlags(c *cli.Context, res *specs.LinuxResources) error {
 		res.BlockIO.Weight = &w
 	}
 	res.CPU.Cpus, res.CPU.Mems = c.String("cpuset-cpus"), c.String("cpuset-mems")
-	ints := map[string]**int64{"cpu-quota": &res.CPU.Quota, "cpu-rt-runtime": &res.CPU.RealtimeRuntime, "cpu-idle": &res.CPU.Idle}
-	for name, dst := range ints {
-		if s := c.String(name); s != "" {
-			v, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return fmt.Errorf("invalid value for %s: %w", name, err)
-			}
-			*dst = &v
-		}
+	parseInt := func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+	parseUint := func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }
+	if err := parseFlags(c, parseInt, map[string]**int64{"cpu-quota": &res.CPU.Quota,
+		"cpu-rt-runtime": &res.CPU.RealtimeRuntime, "cpu-idle": &res.CPU.Idle}); err != nil {
+		return err
 	}
-	uints := map[string]**uint64{"cpu-burst": &res.CPU.Burst, "cpu-period": &res.CPU.Period,
-		"cpu-rt-period": &res.CPU.RealtimePeriod, "cpu-share": &res.CPU.Shares}
-	for name, dst := range uints {
-		if s := c.String(name); s != "" {
-			v, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				return fmt.Errorf("invalid value for %s: %w", name, err)
-			}
-			*dst = &v
-		}
+	if err := parseFlags(c, parseUint, map[string]**uint64{"cpu-burst": &res.CPU.Burst, "cpu-period": &res.CPU.Period,
+		"cpu-rt-period": &res.CPU.RealtimePeriod, "cpu-share": &res.CPU.Shares}); err != nil {
+		return err
 	}
-	sizes := map[string]**int64{"memory": &res.Memory.Limit, "memory-swap": &res.Memory.Swap,
+	if err := parseFlags(c, parseBytes, map[string]**int64{"memory": &res.Memory.Limit, "memory-swap": &res.Memory.Swap,
 		"memory-reservation": &res.Memory.Reservation,
 		"kernel-memory":      &res.Memory.Kernel, //nolint:staticcheck // accepted and ignored, as runc
-		"kernel-memory-tcp":  &res.Memory.KernelTCP}
-	for name, dst := range sizes {
-		if s := c.String(name); s != "" {
-			v, err := parseBytes(s)
-			if err != nil {
-				return fmt.Errorf("invalid value for %s: %w", name, err)
-			}
-			*dst = &v
-		}
+		"kernel-memory-tcp":  &res.Memory.KernelTCP}); err != nil {
+		return err
 	}
 	if c.IsSet("pids-limit") {
 		v := int64(c.Int("pids-limit"))
 		res.Pids.Limit = &v
+	}
+	return nil
+}
+
+// parseFlags sets *dsts[name] from each string flag given, parsed by parse.
+func parseFlags[T any](c *cli.Context, parse func(string) (T, error), dsts map[string]**T) error {
+	for name, dst := range dsts {
+		if s := c.String(name); s != "" {
+			v, err := parse(s)
+			if err != nil {
+				return fmt.Errorf("invalid value for %s: %w", name, err)
+			}
+			*dst = &v
+		}
 	}
 	return nil
 }
