@@ -6,7 +6,7 @@
 # scripts/runc-compat-expected.txt lists it with the reason.
 #
 # FILE is a bats file name without .bats (default: RUNC_COMPAT_FILES or the full set).
-# Env: MYCR_BINARY (default bin/mycr), RUNC_COMPAT_WORK (default bin/runc-compat),
+# Env: MYCR_BINARY (default bin/mycr), RUNC_COMPAT_WORK (default bin/_runc-compat),
 # RUNC_COMPAT_JOBS (bats runs at once, default 2; 1 on cgroup v2, see run_job),
 # RUNC_COMPAT_TEST_TIMEOUT (seconds per test, default 150: lazy-pages tests hang where
 # the kernel lacks what they need, with either runtime).
