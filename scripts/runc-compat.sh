@@ -112,6 +112,12 @@ if [ ! -e "$SUITE/.ready" ]; then
       "$SUITE/tests/integration/checkpoint.bats"
     grep -q 'type veth peer name dummy0-peer' "$SUITE/tests/integration/checkpoint.bats" || { log "cannot patch checkpoint.bats"; exit 1; }
   fi
+  # The lazy-pages test hangs with either runtime where CRIU's userfaultfd restore
+  # cannot work (both wait for ever here): skipped unless RUNC_COMPAT_LAZY is set.
+  sed -i '/^@test "checkpoint --lazy-pages and restore" {$/a\
+	[ -v RUNC_COMPAT_LAZY ] || skip "runc-compat: hangs with runc and mycr alike where lazy restore cannot work; RUNC_COMPAT_LAZY=1 runs it"' \
+    "$SUITE/tests/integration/checkpoint.bats"
+  grep -q RUNC_COMPAT_LAZY "$SUITE/tests/integration/checkpoint.bats" || { log "cannot patch checkpoint.bats"; exit 1; }
   touch "$SUITE/.ready"
 fi
 
