@@ -170,7 +170,7 @@ run_all() {
   for f in "${FILES[@]}"; do
     filter=
     if [ -n "$filters" ]; then
-      [ -s "$filters/$f" ] || continue
+      grep -q . "$filters/$f" || continue
       filter=$(cat "$filters/$f")
     fi
     for rt in mycr runc; do
