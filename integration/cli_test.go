@@ -171,7 +171,8 @@ func TestLogFile(t *testing.T) {
 	}
 }
 
-// TestKillAll: kill --all signals every process of the container, exec'd ones too.
+// TestKillAll: kill --all signals every process of the container, exec'd ones too,
+// and is no error once the container has stopped.
 func TestKillAll(t *testing.T) {
 	e := NewEnv(t)
 	bundle := e.NewBundle()
@@ -192,6 +193,13 @@ func TestKillAll(t *testing.T) {
 		WaitPidGone(t, p, 5*time.Second)
 	}
 	WaitPidGone(t, s.Pid, 5*time.Second)
+	// As runc 1.4: a plain kill of a stopped container fails and says why, --all
+	// does not (containerd's shim sends it on every removal).
+	if r := e.MustFail("kill", id, "0"); !strings.Contains(r.Stderr, "container not running") {
+		t.Errorf("kill of a stopped container does not say it is not running:\n%s", r)
+	}
+	e.MustRun("kill", "--all", id, "KILL")
+	e.MustRun("kill", "-a", id, "0")
 	e.MustRun("delete", id)
 	e.ExpectGone(id)
 }

@@ -74,6 +74,16 @@ func TestLifecycle(t *testing.T) {
 		if r.Code != 3 {
 			t.Errorf("exec of a command exiting 3: exit code %d, want 3\n%s", r.Code, r)
 		}
+		// exec's own failures exit 255 as runc's, apart from any process status.
+		for _, args := range [][]string{
+			{"exec", "--pid-file", "/nonexistent/dir/pid", id, "true"},
+			{"exec", id, "no-such-binary"},
+			{"exec", "--cgroup", "nosuch-subcgroup", id, "true"},
+		} {
+			if r := e.Run(args...); r.Code != 255 || !strings.Contains(r.Stderr, "exec failed") {
+				t.Errorf("%v: exit %d, want 255 and \"exec failed\"\n%s", args, r.Code, r)
+			}
+		}
 	})
 
 	t.Run("exec-detached", func(t *testing.T) {

@@ -23,14 +23,22 @@ type hostConsole struct {
 
 func newHostConsole(p *libcontainer.Process) (*hostConsole, error) {
 	var host console.Console
-	for _, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+	for _, f := range []*os.File{os.Stderr, os.Stdout, os.Stdin} {
 		if c, err := console.ConsoleFromFile(f); err == nil {
 			host = c
 			break
 		}
 	}
 	if host == nil {
-		return nil, fmt.Errorf("process.terminal is true but mycr's stdio is not a terminal: run with -d and --console-socket, or set terminal to false")
+		// All three redirected (as runc): the controlling terminal, if there is one.
+		tty, err := os.Open("/dev/tty")
+		if err != nil {
+			return nil, fmt.Errorf("process.terminal is true but mycr has no terminal (%v): run with -d and --console-socket, or set terminal to false", err)
+		}
+		if host, err = console.ConsoleFromFile(tty); err != nil {
+			tty.Close()
+			return nil, fmt.Errorf("process.terminal is true but /dev/tty is not a terminal: %w", err)
+		}
 	}
 	parent, child, err := utils.NewSockPair("console")
 	if err != nil {
@@ -48,6 +56,10 @@ func (h *hostConsole) attach() error {
 	}
 	m, err := console.ConsoleFromFile(f)
 	if err != nil {
+		return err
+	}
+	// As runc: the container's "\n" reaches our stdout as is, not as "\r\n".
+	if err := console.ClearONLCR(m.Fd()); err != nil {
 		return err
 	}
 	h.master = m

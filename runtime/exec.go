@@ -24,6 +24,7 @@ func Exec(c *libcontainer.Container, ps *specs.Process, o LaunchOpts) (int, erro
 	if err != nil {
 		return -1, err
 	}
+	p.SubCgroupPaths = o.SubCgroupPaths
 	o.IO.Terminal = ps.Terminal
 	return runProcess(c, p, ActRun, o)
 }

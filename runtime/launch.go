@@ -30,6 +30,9 @@ type LaunchOpts struct {
 	// Started, if set, runs once the process runs (pid file written), before
 	// the foreground wait: exec releases the container's lock there.
 	Started func()
+	// SubCgroupPaths puts an exec'd process into sub-cgroups of the container's
+	// (libcontainer's controller -> path map, exec --cgroup).
+	SubCgroupPaths map[string]string
 }
 
 // Launch starts (or restores) the container's init and, in the foreground, waits for it

@@ -75,6 +75,9 @@ func checkpointOpts(c *cli.Context) (*runtime.Root, *libcontainer.CriuOpts, erro
 		return nil, nil, err
 	}
 	o.ParentImage = c.String("parent-path")
+	if err := checkParentPath(o.ImagesDirectory, o.ParentImage); err != nil {
+		return nil, nil, err
+	}
 	o.LeaveRunning = c.Bool("leave-running") || c.Bool("pre-dump")
 	o.PreDump = c.Bool("pre-dump")
 	o.TcpSkipInFlight = c.Bool("tcp-skip-in-flight")

@@ -40,6 +40,10 @@ func verbContext(t *testing.T, cmd *cli.Command, global, args []string) *cli.Con
 // TestCheckpointFlagMapping: runc's checkpoint flags, as typed, become these
 // libcontainer CRIU options; bad values are refused with the flag's name.
 func TestCheckpointFlagMapping(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("pre", 0o700); err != nil { // --parent-path ../pre must exist
+		t.Fatal(err)
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)

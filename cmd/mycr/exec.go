@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds to the process"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an existing sub-cgroup: [<controller>[,<controller>]:]<path> (repeat per controller on cgroup v1)"},
 		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
 		&cli.BoolFlag{Name: "ignore-paused", Hidden: true},
 	},
@@ -39,37 +41,85 @@ var execCommand = &cli.Command{
 		if err := minArgs(c, 1); err != nil {
 			return err
 		}
-		// Locked until the process runs: a pause or checkpoint freezing the
-		// cgroup while the new process joins it leaves a cgroup v1 freezer
-		// FREEZING for good (the joining task, mid-execve, waits for its own
-		// frozen threads), and both commands would hang.
-		ctr, unlock, err := lockedContainer(c, "exec")
-		if err != nil {
-			return err
+		// As runc: exec's own failures exit 255, the process's status is its own.
+		if err := execAction(c); err != nil {
+			var ee exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			return codedError{fmt.Errorf("exec failed: %w", err), 255}
 		}
-		defer unlock()
-		ps, err := execProcess(c, runtime.Bundle(ctr))
-		if err != nil {
-			return err
-		}
-		pidFile, err := absOrEmpty(c.String("pid-file"))
-		if err != nil {
-			return err
-		}
-		status, err := runtime.Exec(ctr, ps, runtime.LaunchOpts{
-			IO:          runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
-			PidFile:     pidFile,
-			PreserveFDs: c.Int("preserve-fds"),
-			Started:     unlock,
-		})
-		if err != nil {
-			return err
-		}
-		if c.Bool("detach") {
-			return nil
-		}
-		return exitError{status}
+		return nil
 	},
+}
+
+// execAction runs the exec; its errors are exec's own (exit 255), exitError carries the
+// process status.
+func execAction(c *cli.Context) error {
+	// Locked until the process runs: a pause or checkpoint freezing the
+	// cgroup while the new process joins it leaves a cgroup v1 freezer
+	// FREEZING for good (the joining task, mid-execve, waits for its own
+	// frozen threads), and both commands would hang.
+	ctr, unlock, err := lockedContainer(c, "exec")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ps, err := execProcess(c, runtime.Bundle(ctr))
+	if err != nil {
+		return err
+	}
+	pidFile, err := absOrEmpty(c.String("pid-file"))
+	if err != nil {
+		return err
+	}
+	subCgroups, err := subCgroupPaths(c.StringSlice("cgroup"))
+	if err != nil {
+		return err
+	}
+	status, err := runtime.Exec(ctr, ps, runtime.LaunchOpts{
+		IO:             runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
+		PidFile:        pidFile,
+		PreserveFDs:    c.Int("preserve-fds"),
+		Started:        unlock,
+		SubCgroupPaths: subCgroups,
+	})
+	if err != nil {
+		return err
+	}
+	if c.Bool("detach") {
+		return nil
+	}
+	return exitError{status}
+}
+
+// subCgroupPaths parses --cgroup values into libcontainer's controller -> path map:
+// "ctrl[,ctrl]:path" per controller (cgroup v1), or one bare "path" (cgroup v2, key "").
+func subCgroupPaths(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	paths := make(map[string]string, len(args))
+	for _, a := range args {
+		ctrls, path, ok := strings.Cut(a, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("invalid --cgroup argument: %s (missing <controller>: prefix)", a)
+			}
+			paths[""] = a
+			continue
+		}
+		for _, ctrl := range strings.Split(ctrls, ",") {
+			if ctrl == "" {
+				return nil, fmt.Errorf("invalid --cgroup argument: %s (empty <controller> prefix)", a)
+			}
+			if _, dup := paths[ctrl]; dup {
+				return nil, fmt.Errorf("invalid --cgroup argument(s): controller %s specified multiple times", ctrl)
+			}
+			paths[ctrl] = path
+		}
+	}
+	return paths, nil
 }
 
 // execProcess builds the process: --process JSON as is, or the bundle's process with

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/runc/libcontainer"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -32,7 +34,13 @@ var killCommand = &cli.Command{
 			return err
 		}
 		// libcontainer already signals every process when the container has no own pid namespace.
-		return ctr.Signal(sig)
+		err = ctr.Signal(sig)
+		// As runc 1.4: --all on a stopped container is not an error (containerd's shim
+		// sends it on every removal).
+		if errors.Is(err, libcontainer.ErrNotRunning) && c.Bool("all") {
+			return nil
+		}
+		return err
 	},
 }
 

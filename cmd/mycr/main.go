@@ -17,7 +17,7 @@ import (
 func main() {
 	criu.RuntimeVersion = "mycr " + version
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(reorderFlags(app, os.Args)); err != nil {
 		fatal(err)
 	}
 }
@@ -26,7 +26,7 @@ func newApp() *cli.App {
 	cli.VersionPrinter = printVersion
 	return &cli.App{
 		Name:    "mycr",
-		Usage:   "OCI container runtime with checkpoint/restore (runc-compatible)",
+		Usage:   "Open Container Initiative runtime with checkpoint/restore (runc-compatible)",
 		Version: version,
 		// Flags such as --empty-ns or --lsm-mount-context take values that contain commas.
 		DisableSliceFlagSeparator: true,
@@ -41,9 +41,10 @@ func newApp() *cli.App {
 		},
 		Before:   configureLogging,
 		Commands: commands(),
-		// urfave/cli would print usage and exit 0 for an unknown verb; runc exits 1.
+		// urfave/cli would print usage and exit 0 for an unknown verb; runc says
+		// "No help topic for 'foo'" and exits 3.
 		CommandNotFound: func(c *cli.Context, name string) {
-			fatal(fmt.Errorf("unknown command %q: see `mycr --help`", name))
+			fatalCode(fmt.Errorf("No help topic for '%s': see `mycr --help`", name), 3)
 		},
 	}
 }
@@ -87,13 +88,31 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // fatal reports err like runc: into the log (JSON for daemons) and on stderr, exit 1.
 func fatal(err error) {
+	fatalCode(err, 1)
+}
+
+// codedError is an error that makes mycr exit with code rather than 1 (runc's exec
+// exits 255 on its own errors, to tell them from the process's exit status).
+type codedError struct {
+	error
+	code int
+}
+
+func (e codedError) Unwrap() error { return e.error }
+
+// fatalCode is fatal with the exit status code.
+func fatalCode(err error, code int) {
 	var ee exitError
 	if errors.As(err, &ee) {
 		os.Exit(ee.code)
+	}
+	var ce codedError
+	if errors.As(err, &ce) {
+		code = ce.code
 	}
 	logrus.Error(err)
 	if f, ok := logrus.StandardLogger().Out.(*os.File); !ok || f.Fd() != os.Stderr.Fd() {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
