@@ -150,9 +150,14 @@ run_job() {
     # that `wait` for their own jobs (events, checkpoint --lazy-pages) would wait for
     # it. A hung file is stopped as a whole instead.
     export RUNC=$bin FILTER=$filter
+    # checkpoint.bats writes /etc/criu/default.conf (a relative log-file) and never
+    # removes it: every later CRIU run on the host would obey it. Give each job an
+    # /etc/criu of its own.
+    export ETC_CRIU=$WORK/etc-criu-$name-$file
+    mkdir -p /etc/criu "$ETC_CRIU"
     cmd="bats --tap \${FILTER:+--filter \"\$FILTER\"} '$SUITE/tests/integration/$file.bats' >'$out' 2>&1"
     exec timeout -k 10 "${RUNC_COMPAT_FILE_TIMEOUT:-1200}" unshare --net --mount --propagation private sh -c \
-      '[ -z "$BIND_FROM" ] || mount --bind "$BIND_FROM" "$BIND_TO" || exit 1; exec script -qec "$0" /dev/null' "$cmd"
+      'mount --bind "$ETC_CRIU" /etc/criu || exit 1; [ -z "$BIND_FROM" ] || mount --bind "$BIND_FROM" "$BIND_TO" || exit 1; exec script -qec "$0" /dev/null' "$cmd"
   ) </dev/null >/dev/null 2>&1 || true
   for h in /sys/fs/cgroup/*/; do rmdir "$h/$job" 2>/dev/null || true; done
   echo $((SECONDS - t0)) >"$out.seconds"
