@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mycr/mycr/criu/host"
 )
 
 // The test binary doubles as the process that CRIU dumps (see TestMain).
@@ -63,7 +65,7 @@ func needCriu(t *testing.T) string {
 	if os.Getuid() != 0 {
 		t.Skip("CRIU tests need root")
 	}
-	bin, err := FindBinary("")
+	bin, err := host.FindBinary("")
 	if err != nil {
 		t.Skip(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mycr/mycr/internal/atomicfile"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -64,11 +65,7 @@ func writeIntent(path string, in intent) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // updateIntent adds to the record of a running operation of this process.

@@ -99,7 +99,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked})
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(criu.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(o.Criu.ImagesDirectory, c.Config().Rootfs) // readonlyroot.go
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {

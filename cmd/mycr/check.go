@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
 )
 
 var checkCommand = &cli.Command{
@@ -18,7 +18,7 @@ var checkCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		rep := criu.Check(r.Dir, c.String("criu"))
+		rep := host.Check(r.Dir, c.String("criu"))
 		rep.Print(os.Stdout)
 		if p := rep.Problems(); len(p) > 0 {
 			return fmt.Errorf("checkpoint/restore cannot work here:\n  %s", strings.Join(p, "\n  "))

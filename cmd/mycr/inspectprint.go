@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
 )
 
 // printInspection is inspect's text output: one section per kind of fact.
@@ -87,7 +88,7 @@ func printMeta(w io.Writer, in *criu.Inspection) {
 		return
 	}
 	fmt.Fprintf(w, "checkpoint of %s, taken %s by %s with CRIU %s\n", clean(m.ID),
-		m.Created.Format("2006-01-02 15:04:05Z07:00"), clean(m.Runtime), criu.FormatVersion(m.CriuVersion))
+		m.Created.Format("2006-01-02 15:04:05Z07:00"), clean(m.Runtime), host.FormatVersion(m.CriuVersion))
 	var opts []string
 	if m.LeaveRunning {
 		opts = append(opts, "leave-running")

@@ -1,6 +1,6 @@
 //go:build amd64
 
-package criu
+package host
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package criu
+package host
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,10 +78,10 @@ func BinaryVersion(bin string) (int, error) {
 
 // versionRe matches the "Version: X.Y[.Z]" line of `criu --version`
 // (suffixes such as "-rc2" or "-dirty" are ignored).
-var versionRe = lazyRegexp(`(?m)^Version:\s*(\d+)\.(\d+)(?:\.(\d+))?`)
+var versionRe = regexp.MustCompile(`(?m)^Version:\s*(\d+)\.(\d+)(?:\.(\d+))?`)
 
 func parseVersion(out []byte) (int, error) {
-	m := versionRe().FindSubmatch(out)
+	m := versionRe.FindSubmatch(out)
 	if m == nil {
 		return 0, fmt.Errorf("no Version: line in %q", out)
 	}
@@ -97,37 +98,28 @@ func FormatVersion(v int) string {
 	return fmt.Sprintf("%d.%d.%d", v/10000, v/100%100, v%100)
 }
 
-// exposeInPath makes exec("criu") - which libcontainer does - resolve to bin.
-// A binary not named "criu" gets a private symlink dir <stateDir>/criu-bin.
-func exposeInPath(stateDir, bin string) error {
+// binDir returns the dir to put first in PATH so that exec("criu") - which
+// libcontainer does - resolves to bin: bin's own dir, or for a binary not
+// named "criu" a private symlink dir <stateDir>/criu-bin. "" when PATH already
+// finds bin.
+func binDir(stateDir, bin string) (string, error) {
 	dir := filepath.Dir(bin)
 	if filepath.Base(bin) != "criu" {
 		dir = filepath.Join(stateDir, "criu-bin")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
+			return "", err
 		}
 		if link := filepath.Join(dir, "criu"); !sameFile(link, bin) {
 			_ = os.Remove(link)
 			if err := os.Symlink(bin, link); err != nil && !sameFile(link, bin) { // lost a race: fine
-				return err
+				return "", err
 			}
 		}
 	}
 	if found, err := exec.LookPath("criu"); err == nil && sameFile(found, filepath.Join(dir, "criu")) {
-		return nil
+		return "", nil
 	}
-	return os.Setenv("PATH", prependPath(os.Getenv("PATH"), dir))
-}
-
-// prependPath puts dir first in a PATH value, dropping its other occurrences.
-func prependPath(path, dir string) string {
-	out := []string{dir}
-	for _, d := range filepath.SplitList(path) {
-		if d != dir && d != "" {
-			out = append(out, d)
-		}
-	}
-	return strings.Join(out, string(filepath.ListSeparator))
+	return dir, nil
 }
 
 func sameFile(a, b string) bool {

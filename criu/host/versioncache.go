@@ -1,11 +1,12 @@
-package criu
+package host
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/mycr/mycr/internal/atomicfile"
 )
 
 const versionCacheFile = "criu-version.json"
@@ -34,7 +35,7 @@ func keyOf(bin string) (versionKey, bool) {
 	if !ok {
 		return versionKey{}, false
 	}
-	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Fault: os.Getenv("CRIU_FAULT")}, true
+	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Fault: os.Getenv(EnvFault)}, true
 }
 
 // cachedBinaryVersion is BinaryVersion remembered per binary (and CRIU_FAULT)
@@ -54,11 +55,7 @@ func cachedBinaryVersion(stateDir, bin string) (int, error) {
 		return v, err
 	}
 	if b, err := json.Marshal(versionCache{Key: key, Version: v}); err == nil && os.MkdirAll(stateDir, 0o700) == nil {
-		tmp := filepath.Join(stateDir, fmt.Sprintf(".%s.%d", versionCacheFile, os.Getpid()))
-		if os.WriteFile(tmp, b, 0o600) == nil {
-			_ = os.Rename(tmp, path)
-		}
-		os.Remove(tmp)
+		_ = atomicfile.Write(path, b, 0o600)
 	}
 	return v, nil
 }

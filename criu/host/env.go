@@ -1,4 +1,4 @@
-package criu
+package host
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Env is how CRIU runs on this machine, as decided by Prepare.
+// Env is how CRIU runs on this machine, as decided by Probe.
 type Env struct {
 	Binary        string // absolute path of the criu binary that will be run
 	Version       int    // e.g. 40201
@@ -17,7 +17,8 @@ type Env struct {
 	Detail        string // why the answer is HWUnknown, if it is
 	NetworkLock   string // how CRIU locks the network: NetLockNftables, NetLockIptables or the user's config file
 	CgroupYard    string // the host's dir of cgroup hierarchies CRIU reads at dump ("" = CRIU mounts its own)
-	userConfig    bool   // CRIU_CONFIG_FILE was set by the user: mycr writes none
+	BinDir        string // the dir that must come first in PATH for exec("criu") to find Binary
+	UserConfig    bool   // CRIU_CONFIG_FILE was set by the user: mycr writes none
 }
 
 // Values of Env.Source.
@@ -26,28 +27,33 @@ const (
 	SourceCache    = "cache"
 	SourceEnvFault = "env CRIU_FAULT"
 	SourceEnvHW    = "env MYCR_HW_BREAKPOINTS"
-	SourceStall    = "stall" // set by DisableHWBreakpoints
+	SourceStall    = "stall" // set by MarkHWBroken
+)
+
+// Environment variables CRIU reads: a user may set them; package criu sets
+// them for the criu processes libcontainer starts.
+const (
+	EnvFault      = "CRIU_FAULT"       // CRIU's fault injection code
+	EnvConfigFile = "CRIU_CONFIG_FILE" // a CRIU configuration file
 )
 
 // EnvHWBreakpoints forces the probe answer ("works" or "broken").
 const EnvHWBreakpoints = "MYCR_HW_BREAKPOINTS"
 
-// Prepare decides how CRIU must run here and exports it into this process's
-// environment, because libcontainer runs exec.Command("criu", "swrk", "3")
-// with our PATH and environment: CRIU_FAULT is set (or left as the user set
-// it) and PATH is changed so that "criu" resolves to the chosen binary.
-// See FindBinary for criuPath; the probe result is cached in stateDir.
-func Prepare(stateDir, criuPath string) (*Env, error) {
+// Probe decides how CRIU must run here: which binary, which CRIU_FAULT, which
+// network lock and cgroup yard. It changes no environment variable (package
+// criu exports the answer, see criu.Prepare); it may write its caches in
+// stateDir and mount CRIU's kdat dir. See FindBinary for criuPath.
+func Probe(stateDir, criuPath string) (*Env, error) {
 	bin, err := FindBinary(criuPath)
 	if err != nil {
 		return nil, err
 	}
-	dropEmptyFault()
 	// A daemon's CRIU_FAULT (containerd's, for one) reaches every mycr: the
 	// cache is per value and written only once CRIU has run with it.
 	ver, err := cachedBinaryVersion(stateDir, bin)
-	if v, set := os.LookupEnv("CRIU_FAULT"); err != nil && set {
-		return nil, fmt.Errorf("criu at %s does not run with CRIU_FAULT=%q (%v): unset it or use %s", bin, v, err, FaultNoBreakpoints)
+	if v := os.Getenv(EnvFault); err != nil && v != "" {
+		return nil, fmt.Errorf("criu at %s does not run with %s=%q (%v): unset it or use %s", bin, EnvFault, v, err, FaultNoBreakpoints)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("criu at %s does not run (%v); %s", bin, err, installHint)
@@ -59,33 +65,19 @@ func Prepare(stateDir, criuPath string) (*Env, error) {
 	if err := e.decideFault(stateDir); err != nil {
 		return nil, err
 	}
-	if err := exposeInPath(stateDir, bin); err != nil {
+	if e.BinDir, err = binDir(stateDir, bin); err != nil {
 		return nil, fmt.Errorf("make %s the criu in PATH: %w", bin, err)
-	}
-	if e.Source != SourceEnvFault && e.Fault != "" {
-		if err := os.Setenv("CRIU_FAULT", e.Fault); err != nil {
-			return nil, err
-		}
 	}
 	EnsureKdatDir()               // before the first criu run of this boot
 	e.chooseNetworkLock(stateDir) // after the fault: the probe runs criu
-	e.UseConfig(stateDir, RunConfig{})
 	return e, nil
-}
-
-// dropEmptyFault unsets an empty CRIU_FAULT: CRIU refuses to start with it
-// ("CRIU_FAULT out of bounds"), and an empty value is no one's real choice.
-func dropEmptyFault() {
-	if v, set := os.LookupEnv("CRIU_FAULT"); set && v == "" {
-		os.Unsetenv("CRIU_FAULT")
-	}
 }
 
 // decideFault fills HWBreakpoints, Fault and Source without touching the
 // environment. Precedence: CRIU_FAULT set by the user, MYCR_HW_BREAKPOINTS,
 // the cache for this kernel+boot, a fresh probe.
 func (e *Env) decideFault(stateDir string) error {
-	if v := os.Getenv("CRIU_FAULT"); v != "" {
+	if v := os.Getenv(EnvFault); v != "" {
 		e.HWBreakpoints, e.Fault, e.Source = HWUnknown, v, SourceEnvFault
 		if c, ok := readCache(stateDir); ok { // informative only
 			e.HWBreakpoints = c.HWBreakpoints
@@ -119,17 +111,14 @@ func (e *Env) decideFault(stateDir string) error {
 	return nil
 }
 
-// DisableHWBreakpoints switches this process (and, through the cache, the
-// rest of this boot) to CRIU's no-breakpoint mode. Call it when a dump stalled
-// waiting for a breakpoint trap (StalledAtBreakpoint): the probe said the
-// breakpoints work, CRIU showed otherwise. A CRIU_FAULT set by the user wins.
-func (e *Env) DisableHWBreakpoints(stateDir string) error {
+// MarkHWBroken records, for the rest of this boot (the cache), that the
+// hardware breakpoints do not work after all: a dump stalled waiting for a
+// breakpoint trap (criu.StalledAtBreakpoint) although the probe said they
+// work. A CRIU_FAULT set by the user wins: it reports false and changes nothing.
+func (e *Env) MarkHWBroken(stateDir string) (bool, error) {
 	if e.Source == SourceEnvFault {
-		return nil
+		return false, nil
 	}
 	e.HWBreakpoints, e.Fault, e.Source = HWBroken, FaultNoBreakpoints, SourceStall
-	if err := os.Setenv("CRIU_FAULT", e.Fault); err != nil {
-		return err
-	}
-	return writeCache(stateDir, HWBroken, SourceStall)
+	return true, writeCache(stateDir, HWBroken, SourceStall)
 }

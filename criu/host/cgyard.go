@@ -1,4 +1,4 @@
-package criu
+package host
 
 import (
 	"bufio"
@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/checkpoint-restore/go-criu/v7/crit/images/cgroup"
 	"github.com/moby/sys/mountinfo"
 )
 
@@ -85,27 +84,21 @@ func yardDir(cnames []string) string {
 	return strings.Join(dirs, ",")
 }
 
-// YardFits tells whether a restore of the images in imageDir may use the
-// host's cgroup yard: CRIU mounts a hierarchy the yard lacks into it, which
+// YardFits tells whether a restore of images dumped with these cgroup
+// hierarchies (image.CgroupHierarchies: each one's controller names) may use
+// the host's cgroup yard: CRIU mounts a hierarchy the yard lacks into it, which
 // in the host's yard would outlive the restore. Images from this host always
 // fit; others fit when this host mounts all their hierarchies the same way.
-func (e *Env) YardFits(imageDir string) bool {
-	if e == nil || e.CgroupYard == "" {
+// Unknown hierarchies (nil) do not fit.
+func (e *Env) YardFits(hierarchies [][]string) bool {
+	if e == nil || e.CgroupYard == "" || hierarchies == nil {
 		return false
 	}
-	msgs, err := newImages(imageDir).all("cgroup.img", &cgroup.CgroupEntry{})
-	if err != nil || len(msgs) != 1 {
-		return false
-	}
-	ce, ok := msgs[0].(*cgroup.CgroupEntry)
-	if !ok {
-		return false
-	}
-	for _, ctl := range ce.GetControllers() {
-		if ctl.GetCnames() == nil {
+	for _, cnames := range hierarchies {
+		if cnames == nil {
 			return false
 		}
-		dir := filepath.Join(e.CgroupYard, yardDir(ctl.GetCnames()))
+		dir := filepath.Join(e.CgroupYard, yardDir(cnames))
 		if ok, err := mountinfo.Mounted(dir); err != nil || !ok {
 			return false
 		}

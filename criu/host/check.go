@@ -1,4 +1,4 @@
-package criu
+package host
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package criu
+package host
 
 import (
 	"bytes"
@@ -35,15 +35,15 @@ func EnsureKdatDir() {
 	if onTmpfs(KdatDir) { // /run is a tmpfs
 		return
 	}
-	if err := mountTmpfsOnce(KdatDir, "mycr-criu-kdat", 0, "size=1m,mode=0700", onTmpfs); err != nil {
+	if err := MountTmpfsOnce(KdatDir, "mycr-criu-kdat", 0, "size=1m,mode=0700", onTmpfs); err != nil {
 		logrus.Debugf("cannot mount a tmpfs for CRIU's kdat cache on %s: %v", KdatDir, err)
 	}
 }
 
-// mountTmpfsOnce mounts a tmpfs on the existing dir unless done(dir) already
+// MountTmpfsOnce mounts a tmpfs on the existing dir unless done(dir) already
 // holds. Two mycr starting at once must not stack two mounts: it locks the
 // directory and looks again.
-func mountTmpfsOnce(dir, source string, flags uintptr, data string, done func(string) bool) error {
+func MountTmpfsOnce(dir, source string, flags uintptr, data string, done func(string) bool) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package criu
+package host
 
 // Only the amd64 debug-register layout is implemented.
 func probeHWBreakpoints() (string, error) { return HWUnknown, nil }

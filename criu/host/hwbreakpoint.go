@@ -1,4 +1,4 @@
-package criu
+package host
 
 // Results of the hardware-breakpoint probe, as stored in Env.HWBreakpoints.
 const (

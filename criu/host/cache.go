@@ -1,12 +1,12 @@
-package criu
+package host
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/mycr/mycr/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,10 +57,5 @@ func writeCache(stateDir, hw, source string) error {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
 	}
-	tmp := filepath.Join(stateDir, fmt.Sprintf(".%s.%d", cacheFile, os.Getpid()))
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(tmp) // no-op after the rename
-	return os.Rename(tmp, filepath.Join(stateDir, cacheFile))
+	return atomicfile.Write(filepath.Join(stateDir, cacheFile), append(b, '\n'), 0o600)
 }

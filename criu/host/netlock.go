@@ -1,0 +1,80 @@
+package host
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mycr/mycr/internal/atomicfile"
+	"github.com/sirupsen/logrus"
+)
+
+const (
+	netLockCacheFile = "criu-netlock.json"
+	// NetLockNftables and NetLockIptables are the values of Env.NetworkLock.
+	NetLockNftables = "nftables"
+	NetLockIptables = "iptables"
+)
+
+// netLockCache remembers whether this criu binary can lock the network with
+// nftables on this kernel and boot (libnftables built in, nf_tables present).
+type netLockCache struct {
+	Key      versionKey `json:"key"`
+	Kernel   string     `json:"kernel"`
+	BootID   string     `json:"boot_id"`
+	Nftables bool       `json:"nftables"`
+}
+
+// chooseNetworkLock decides how CRIU locks the container's network: with
+// nftables rather than iptables when it can. Both drop every packet of the
+// container's network namespace while CRIU works; the iptables lock costs 2
+// process starts of iptables-restore at dump and 5-7 at restore (lock,
+// unlock, checks), ~40 ms of an idle container's restore, where nftables runs
+// inside CRIU. A CRIU_CONFIG_FILE set by the user is left alone, and
+// /etc/criu/runc.conf (libcontainer passes it over RPC) still overrides the
+// file mycr writes (criu.Env.UseConfig).
+func (e *Env) chooseNetworkLock(stateDir string) {
+	e.NetworkLock = NetLockIptables
+	if v, set := os.LookupEnv(EnvConfigFile); set {
+		e.NetworkLock, e.UserConfig = "as in "+v, true
+		return
+	}
+	if nftablesLockWorks(stateDir, e.Binary, e.Fault) {
+		e.NetworkLock = NetLockNftables
+	}
+	e.CgroupYard = hostCgroupYard()
+	if strings.ContainsAny(e.CgroupYard, " \t\n\"'") {
+		e.CgroupYard = "" // not worth quoting for CRIU's config parser
+	}
+}
+
+// nftablesLockWorks asks `criu check --feature network_lock_nftables` once per
+// binary and boot; the answer is cached in stateDir.
+func nftablesLockWorks(stateDir, bin, fault string) bool {
+	key, ok := keyOf(bin)
+	path := filepath.Join(stateDir, netLockCacheFile)
+	if ok {
+		var c netLockCache
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &c) == nil &&
+			c.Key == key && c.Kernel == kernelRelease() && c.BootID != "" && c.BootID == bootID() {
+			return c.Nftables
+		}
+	}
+	out, err := runCriu(bin, fault, "check", "--feature", "network_lock_nftables")
+	works := err == nil
+	if !works {
+		logrus.Debugf("CRIU cannot lock the network with nftables, using iptables: %s", firstLine(out))
+	}
+	if ok {
+		b, _ := json.Marshal(netLockCache{Key: key, Kernel: kernelRelease(), BootID: bootID(), Nftables: works})
+		err := os.MkdirAll(stateDir, 0o700)
+		if err == nil {
+			err = atomicfile.Write(path, b, 0o600)
+		}
+		if err != nil {
+			logrus.Debugf("cannot cache the network lock probe: %v", err)
+		}
+	}
+	return works
+}

@@ -1,0 +1,78 @@
+package criu
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mycr/mycr/criu/host"
+	"github.com/mycr/mycr/internal/atomicfile"
+	"github.com/sirupsen/logrus"
+)
+
+// RunConfig is what the next CRIU runs need beyond the defaults.
+type RunConfig struct {
+	// Yard: the host's cgroup yard (any dump; restores of images that fit it, YardFits).
+	Yard bool
+	// NoNetworkLock: a dump of a network namespace that holds no TCP socket and
+	// reaches nothing (loopback only): the lock would guard no connection. CRIU
+	// records the method in inventory.img and the restore locks (or not) the same
+	// way; skipping saves the lock and, at restore, ~10 ms of nftables unlock.
+	NoNetworkLock bool
+	// Externals are values of CRIU's --external option (MaskedExternals,
+	// MaskedRestoreExternal).
+	Externals []string
+}
+
+// UseConfig writes the CRIU configuration file for the next CRIU runs and
+// points CRIU_CONFIG_FILE at it (see procenv.go).
+// A failure leaves the previous configuration in place: it only costs time.
+func (e *Env) UseConfig(stateDir string, rc RunConfig) {
+	if e == nil || e.UserConfig {
+		return
+	}
+	var lines []string
+	name := "criu"
+	switch {
+	case rc.NoNetworkLock:
+		lines, name = append(lines, "network-lock skip"), name+"-nolock"
+	case e.NetworkLock == host.NetLockNftables:
+		lines = append(lines, "network-lock nftables")
+	}
+	if rc.Yard && e.CgroupYard != "" {
+		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), name+"-yard"
+	}
+	if len(rc.Externals) > 0 {
+		for _, x := range rc.Externals {
+			lines = append(lines, "external "+x)
+		}
+		// One file per set of externals: concurrent runs of other containers
+		// may need another set.
+		sum := sha256.Sum256([]byte(strings.Join(rc.Externals, "\n")))
+		name += "-ext-" + hex.EncodeToString(sum[:6])
+	}
+	if len(lines) == 0 {
+		setConfigFile("")
+		return
+	}
+	conf := filepath.Join(stateDir, name+".conf")
+	if err := writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
+		logrus.Debugf("cannot write %s, CRIU runs with its defaults: %v", conf, err)
+		return
+	}
+	setConfigFile(conf)
+}
+
+// writeUnchanged writes b to path (0600, dir 0700) unless it holds b already:
+// every checkpoint and restore comes here, and concurrent CRIU runs read it.
+func writeUnchanged(path string, b []byte) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(b) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b, 0o600)
+}
