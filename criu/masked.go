@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mycr/mycr/criu/host"
 	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/criu/host"
 )
 
 // MaskedKey is the external-mount key under which a checkpoint leaves out the

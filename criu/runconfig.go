@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/mycr/mycr/criu/host"
 	"github.com/mycr/mycr/internal/atomicfile"
-	"github.com/sirupsen/logrus"
 )
 
 // RunConfig is what the next CRIU runs need beyond the defaults.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/criu/host"
+	"github.com/mycr/mycr/criu/image"
 )
 
 // RemapMounts points bind mounts at other host paths: dest -> new source (for a
@@ -35,7 +36,7 @@ func RemapMounts(s *specs.Spec, remap map[string]string) error {
 // bind-mount sources that do not exist here, or pages images shorter than
 // their pagemaps (on which CRIU would loop).
 func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
-	if err := criu.CheckPages(imageDir); err != nil {
+	if err := image.CheckPages(imageDir); err != nil {
 		return err
 	}
 	m, err := criu.ReadMeta(imageDir)

@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mycr/mycr/internal/atomicfile"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/internal/atomicfile"
 )
 
 // intent records, before CRIU runs, that a mycr process is checkpointing (or

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/image"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -99,7 +100,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		killRestored := func() { emptyCgroups(ownCgroups(cgroups, id), 2*time.Second) }
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(criu.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked})
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(o.Criu.ImagesDirectory, c.Config().Rootfs) // readonlyroot.go
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), false, func() error {
@@ -140,7 +141,7 @@ func checkImageDir(o *libcontainer.CriuOpts) error {
 	if _, err := os.Stat(filepath.Join(abs, "inventory.img")); err != nil {
 		return fmt.Errorf("image path %s holds no checkpoint (inventory.img missing): was the checkpoint successful?", abs)
 	}
-	if err := criu.CheckInventory(abs); err != nil {
+	if err := image.CheckInventory(abs); err != nil {
 		return err
 	}
 	return prepareWorkDir(o)

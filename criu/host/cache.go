@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mycr/mycr/internal/atomicfile"
 	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/internal/atomicfile"
 )
 
 const cacheFile = "criu-env.json"

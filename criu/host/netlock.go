@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mycr/mycr/internal/atomicfile"
 	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/internal/atomicfile"
 )
 
 const (

@@ -1,4 +1,4 @@
-package criu
+package image
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/inventory"
+
+	"github.com/mycr/mycr/criu"
 )
 
 // InspectOpts choose what Inspect reads from an image directory.
@@ -18,7 +20,7 @@ type InspectOpts struct {
 type Inspection struct {
 	Dir        string       `json:"dir"`
 	ImageBytes int64        `json:"image_bytes"`
-	Meta       *Meta        `json:"meta,omitempty"`
+	Meta       *criu.Meta   `json:"meta,omitempty"`
 	Processes  []Process    `json:"processes,omitempty"`
 	Files      []OpenFile   `json:"files,omitempty"`
 	Sockets    []Socket     `json:"sockets,omitempty"`
@@ -38,8 +40,8 @@ func Inspect(dir string, o InspectOpts) (in *Inspection, err error) {
 	if err := checkCheckpointDir(im); err != nil {
 		return nil, err
 	}
-	in = &Inspection{Dir: dir, ImageBytes: dirBytes(dir)}
-	if m, err := ReadMeta(dir); err == nil {
+	in = &Inspection{Dir: dir, ImageBytes: DirBytes(dir)}
+	if m, err := criu.ReadMeta(dir); err == nil {
 		in.Meta = m
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err

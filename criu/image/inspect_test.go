@@ -1,4 +1,4 @@
-package criu
+package image
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mycr/mycr/criu"
 )
 
 var allSections = InspectOpts{PS: true, Files: true, Sockets: true, Mounts: true, Mem: true, Env: true}
@@ -176,7 +178,7 @@ func checkCorruptErr(t *testing.T, name string, i int, err error) {
 	if strings.Contains(err.Error(), "are corrupt (reading") {
 		t.Errorf("%s variant %d: the decoder panicked: %v", name, i, err)
 	}
-	if name != MetaName && name != "pages-1.img" && !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), "inventory.img") {
+	if name != criu.MetaName && name != "pages-1.img" && !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), "inventory.img") {
 		t.Errorf("%s variant %d: error does not name the file: %v", name, i, err)
 	}
 }
@@ -207,7 +209,7 @@ func TestDiffFixture(t *testing.T) {
 		"- file pid 1: fd 3 /etc/passwd",
 		"+ file pid 1: fd 3 /etc/shadow",
 		"- socket pid 1: fd 4 tcp LISTEN 0.0.0.0:7777",
-		"~ memory pid 1: mapped 24.0 KiB -> 24.0 KiB, dumped 12.0 KiB -> 16.0 KiB",
+		"~ memory pid 1: mapped 24KiB -> 24KiB, dumped 12KiB -> 16KiB",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("diff:\n got %q\nwant %q", got, want)

@@ -1,4 +1,4 @@
-package criu
+package main
 
 import (
 	"bytes"
@@ -16,10 +16,10 @@ func TestProgressBarLine(t *testing.T) {
 		written, expected int64
 		want              string
 	}{
-		{"checkpoint web1", 50 << 20, 100 << 20, "checkpoint web1 [==========          ]  50% 50.0 MiB / ~100.0 MiB"},
-		{"checkpoint web1", 300 << 20, 100 << 20, "checkpoint web1 [====================] 100% 300.0 MiB / ~100.0 MiB"},
-		{"checkpoint web1", 2048, 0, "checkpoint web1: 2.0 KiB written"},
-		{"checkpoint " + strings.Repeat("a", 64), 0, 1, "checkpoint aaaaaaaaaa... [                    ]   0% 0 B / ~1 B"},
+		{"checkpoint web1", 50 << 20, 100 << 20, "checkpoint web1 [==========          ]  50% 50MiB / ~100MiB"},
+		{"checkpoint web1", 300 << 20, 100 << 20, "checkpoint web1 [====================] 100% 300MiB / ~100MiB"},
+		{"checkpoint web1", 2048, 0, "checkpoint web1: 2KiB written"},
+		{"checkpoint " + strings.Repeat("a", 64), 0, 1, "checkpoint aaaaaaaaaa... [                    ]   0% 0B / ~1B"},
 	} {
 		if got := progressLine(c.what, c.written, c.expected); got != c.want {
 			t.Errorf("progressLine(%q, %d, %d)\n got %q\nwant %q", c.what, c.written, c.expected, got, c.want)
@@ -55,24 +55,24 @@ func TestStartProgress(t *testing.T) {
 
 	// A dump shorter than the delay draws nothing.
 	var quick syncBuffer
-	StartProgress(&quick, "checkpoint q", dir, 100)()
+	startProgress(&quick, "checkpoint q", dir, 100)()
 	if quick.String() != "" {
 		t.Errorf("a short dump drew %q", quick.String())
 	}
 
 	progressDelay, progressTick = 0, 5*time.Millisecond
 	var out syncBuffer
-	stop := StartProgress(&out, "checkpoint c", dir, 8192)
+	stop := startProgress(&out, "checkpoint c", dir, 8192)
 	if err := os.WriteFile(filepath.Join(dir, "pages-1.img"), make([]byte, 4096), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "50% 4.0 KiB / ~8.0 KiB") && time.Now().Before(deadline) {
+	for !strings.Contains(out.String(), "50% 4KiB / ~8KiB") && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	stop()
 	s := out.String()
-	if !strings.Contains(s, "\r\033[Kcheckpoint c [") || !strings.Contains(s, "50% 4.0 KiB / ~8.0 KiB") {
+	if !strings.Contains(s, "\r\033[Kcheckpoint c [") || !strings.Contains(s, "50% 4KiB / ~8KiB") {
 		t.Errorf("no bar redrawn in place: %q", s)
 	}
 	if !strings.HasSuffix(s, "\r\033[K") {

@@ -1,12 +1,10 @@
-package criu
+package image
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/checkpoint-restore/go-criu/v7/crit"
@@ -84,12 +82,13 @@ func readStats[T any](dir, name string, part func(*stats.StatsEntry) *T) (_ *T, 
 }
 
 func (s *Stats) finish(imageDir string, total time.Duration) {
-	s.ImageBytes = dirBytes(imageDir)
+	s.ImageBytes = DirBytes(imageDir)
 	s.TotalMs = float64(total.Microseconds()) / 1000
 	s.OverheadMs = max(0, s.TotalMs-s.CriuMs)
 }
 
-func dirBytes(dir string) int64 {
+// DirBytes is the size of the regular files under dir.
+func DirBytes(dir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
@@ -115,64 +114,4 @@ func StatsTime(dir, op string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return st.ModTime(), nil
-}
-
-// Fields are the statistics as log fields (the JSON names).
-func (s *Stats) Fields() map[string]any {
-	b, _ := json.Marshal(s)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return m
-}
-
-// Summary is the one line for a person: "checkpointed web1: 212 MiB in 0.41 s (frozen 85 ms) -> /path".
-func (s *Stats) Summary() string {
-	verb := "checkpointed"
-	detail := fmt.Sprintf("frozen %.0f ms", s.FreezingMs+s.FrozenMs)
-	if s.Op == "restore" {
-		verb, detail = "restored", fmt.Sprintf("CRIU restore %.0f ms", s.RestoreMs)
-	}
-	arrow := "->"
-	if s.Op == "restore" {
-		arrow = "<-"
-	}
-	return fmt.Sprintf("%s %s: %s in %.2f s (%s) %s %s", verb, s.ID, HumanBytes(s.ImageBytes), s.TotalMs/1000, detail, arrow, s.Dir)
-}
-
-// Table is the --print-stats text: one statistic per line.
-func (s *Stats) Table() string {
-	var b strings.Builder
-	row := func(name string, v any) { fmt.Fprintf(&b, "%-16s %v\n", name, v) }
-	if s.Op == "checkpoint" {
-		row("freezing time", fmt.Sprintf("%.3f ms", s.FreezingMs))
-		row("frozen time", fmt.Sprintf("%.3f ms", s.FrozenMs))
-		row("memdump time", fmt.Sprintf("%.3f ms", s.MemdumpMs))
-		row("memwrite time", fmt.Sprintf("%.3f ms", s.MemwriteMs))
-		row("pages scanned", s.PagesScanned)
-		row("pages written", s.PagesWritten)
-		row("pages skipped", s.PagesSkipped)
-		row("pages lazy", s.PagesLazy)
-	} else {
-		row("forking time", fmt.Sprintf("%.3f ms", s.ForkingMs))
-		row("restore time", fmt.Sprintf("%.3f ms", s.RestoreMs))
-		row("pages restored", s.PagesRestored)
-	}
-	row("image size", HumanBytes(s.ImageBytes))
-	row("total time", fmt.Sprintf("%.3f ms", s.TotalMs))
-	row("mycr overhead", fmt.Sprintf("%.3f ms", s.OverheadMs))
-	return b.String()
-}
-
-// HumanBytes is n in B, KiB, MiB...
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -1,4 +1,4 @@
-package criu
+package image
 
 import "github.com/checkpoint-restore/go-criu/v7/crit/images/cgroup"
 

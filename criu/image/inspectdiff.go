@@ -1,10 +1,12 @@
-package criu
+package image
 
 import (
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/docker/go-units"
 )
 
 // Change is one difference between two checkpoints of a container.
@@ -119,7 +121,7 @@ func memDiff(a, b *Inspection) []Change {
 			continue
 		}
 		out = append(out, Change{Op: "~", Kind: "memory", PID: t.PID, What: fmt.Sprintf("mapped %s -> %s, dumped %s -> %s",
-			HumanBytes(int64(old.Mapped)), HumanBytes(int64(t.Mapped)), HumanBytes(int64(old.Dumped)), HumanBytes(int64(t.Dumped)))})
+			units.BytesSize(float64(old.Mapped)), units.BytesSize(float64(t.Mapped)), units.BytesSize(float64(old.Dumped)), units.BytesSize(float64(t.Dumped)))})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package criu
+package image
 
 import (
 	"os"
@@ -24,6 +24,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/mycr/mycr/criu"
 )
 
 // A small checkpoint written with go-criu's encoder, so the decoding is tested
@@ -103,7 +105,7 @@ func writeFixture(t testing.TB, dir string) {
 		&mnt.MntEntry{Fstype: u32(uint32(mnt.Fstype_UNSUPPORTED)), MntId: u32(2), Mountpoint: str("/data"), Source: str("/dev/sda1"), Root: str("/srv/vol"), ExtKey: str("/data")})
 	img("stats-dump", "STATS", &stats.StatsEntry{Dump: &stats.DumpStatsEntry{FreezingTime: u32(1500), FrozenTime: u32(85000),
 		MemdumpTime: u32(2000), MemwriteTime: u32(3000), PagesScanned: u64(100), PagesWritten: u64(40), PagesSkippedParent: u64(1)}})
-	if err := WriteMeta(dir, &Meta{Format: MetaFormat, ID: "fx", Runtime: "mycr test", CriuVersion: 40201}); err != nil {
+	if err := criu.WriteMeta(dir, &criu.Meta{Format: criu.MetaFormat, ID: "fx", Runtime: "mycr test", CriuVersion: 40201}); err != nil {
 		t.Fatal(err)
 	}
 }
