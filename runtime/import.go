@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -22,12 +23,12 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 		return func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	if err := criu.ExtractArchive(o.Import, tmp); err != nil {
+	if err := archive.ExtractArchive(o.Import, tmp); err != nil {
 		return cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
-	o.Criu.ImagesDirectory = filepath.Join(tmp, criu.ArchiveImagesDir)
+	o.Criu.ImagesDirectory = filepath.Join(tmp, archive.ArchiveImagesDir)
 	// A diff that would be refused is refused before the bundle gets a config.json.
-	diff := filepath.Join(tmp, criu.ArchiveRootfsDiff)
+	diff := filepath.Join(tmp, archive.ArchiveRootfsDiff)
 	if err := checkRootfsDiff(diff); err != nil {
 		return cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
 	}
@@ -46,7 +47,7 @@ func (r *Root) unpackImport(o *RestoreOpts) (cleanup func(), err error) {
 		if !filepath.IsAbs(rootfs) {
 			rootfs = filepath.Join(abs, rootfs)
 		}
-		if err := criu.ApplyRootfsDiff(f, rootfs); err != nil {
+		if err := archive.ApplyRootfsDiff(f, rootfs); err != nil {
 			return cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
 		}
 	}
@@ -63,7 +64,7 @@ func checkRootfsDiff(path string) error {
 		return err
 	}
 	defer f.Close()
-	return criu.CheckRootfsDiff(f)
+	return archive.CheckRootfsDiff(f)
 }
 
 // importBundle picks the bundle directory for an imported checkpoint.
@@ -76,7 +77,7 @@ func importBundle(flag, unpacked string) (string, error) {
 		}
 		return flag, nil
 	}
-	if m, err := criu.ReadMeta(filepath.Join(unpacked, criu.ArchiveImagesDir)); err == nil && m.Bundle != "" {
+	if m, err := criu.ReadMeta(filepath.Join(unpacked, archive.ArchiveImagesDir)); err == nil && m.Bundle != "" {
 		if _, err := os.Stat(filepath.Join(m.Bundle, spec.ConfigName)); err == nil {
 			return m.Bundle, nil
 		}
@@ -88,13 +89,13 @@ func importBundle(flag, unpacked string) (string, error) {
 // configFromSpecDump writes the archive's spec.dump as the bundle's config.json,
 // with the rootfs taken from the bundle (the source host's path means nothing here).
 func configFromSpecDump(bundle, unpacked string) error {
-	s, err := spec.Decode(filepath.Join(unpacked, criu.ArchiveSpecDump))
+	s, err := spec.Decode(filepath.Join(unpacked, archive.ArchiveSpecDump))
 	if err != nil {
-		return fmt.Errorf("archive's %s: %w", criu.ArchiveSpecDump, err)
+		return fmt.Errorf("archive's %s: %w", archive.ArchiveSpecDump, err)
 	}
 	if s.Root != nil && filepath.IsAbs(s.Root.Path) {
 		s.Root.Path = "rootfs"
 	}
-	logrus.Infof("writing %s/%s from the archive's %s", bundle, spec.ConfigName, criu.ArchiveSpecDump)
+	logrus.Infof("writing %s/%s from the archive's %s", bundle, spec.ConfigName, archive.ArchiveSpecDump)
 	return writeJSON(filepath.Join(bundle, spec.ConfigName), s)
 }

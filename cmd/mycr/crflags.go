@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -112,5 +113,5 @@ func archiveKey(c *cli.Context) ([]byte, error) {
 	if path := c.String("archive-key"); path != "" {
 		os.Setenv("MYCR_ARCHIVE_KEY_FILE", path)
 	}
-	return criu.ArchiveKey()
+	return archive.ArchiveKey()
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/criu/image"
 )
 
@@ -112,10 +112,10 @@ func imageSource(path string) (string, func(), error) {
 	if err != nil {
 		return "", cleanup, err
 	}
-	if err := criu.ExtractArchive(path, tmp); err != nil {
+	if err := archive.ExtractArchive(path, tmp); err != nil {
 		return "", cleanup, fmt.Errorf("%s: %w", path, err)
 	}
-	return filepath.Join(tmp, criu.ArchiveImagesDir), cleanup, nil
+	return filepath.Join(tmp, archive.ArchiveImagesDir), cleanup, nil
 }
 
 // sourceName is what the user named: an archive's name rather than the temp

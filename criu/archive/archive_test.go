@@ -1,4 +1,4 @@
-package criu
+package archive
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/mycr/mycr/criu"
 )
 
 // writeImageLike writes size bytes shaped like dumped memory: every 4 KiB page
@@ -73,7 +75,7 @@ func TestArchiveRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			if err := WriteArchive(&buf, comp, files, &Meta{ID: "x"}, nil); err != nil {
+			if err := WriteArchive(&buf, comp, files, &criu.Meta{ID: "x"}, nil); err != nil {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
@@ -94,7 +96,7 @@ func TestArchiveRoundTrip(t *testing.T) {
 		})
 	}
 	var buf bytes.Buffer
-	if err := WriteArchive(&buf, None, files, &Meta{ID: "x"}, nil); err != nil {
+	if err := WriteArchive(&buf, None, files, &criu.Meta{ID: "x"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	raw := buf.Bytes()

@@ -1,4 +1,4 @@
-package criu
+package archive
 
 import (
 	"bufio"
@@ -8,11 +8,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	kgzip "github.com/klauspost/compress/gzip"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/mycr/mycr/criu"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -86,7 +89,7 @@ type ConfigDump struct {
 // the archive was not corrupted, not that nobody rewrote it).
 type Manifest struct {
 	Format  int              `json:"format"`
-	Meta    *Meta            `json:"meta,omitempty"`
+	Meta    *criu.Meta       `json:"meta,omitempty"`
 	Members []ManifestMember `json:"members"`
 	HMAC    string           `json:"hmac,omitempty"`
 }
@@ -102,7 +105,7 @@ type ManifestMember struct {
 func (m *Manifest) sign(key []byte) (string, error) {
 	body, err := json.Marshal(struct {
 		Format  int
-		Meta    *Meta
+		Meta    *criu.Meta
 		Members []ManifestMember
 	}{m.Format, m.Meta, m.Members})
 	if err != nil {

@@ -1,4 +1,4 @@
-package criu
+package archive
 
 import (
 	"archive/tar"
@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/mycr/mycr/criu"
 )
 
 // ArchiveFile is one member to write: its name in the archive and its file on disk.
@@ -36,7 +38,7 @@ func ImageFiles(dir, prefix string) ([]ArchiveFile, error) {
 // WriteArchive writes files as a compressed tar to w, followed by the manifest
 // with every member's size and SHA-256 (and an HMAC when key is set). Members
 // keep mode 0600: they hold process memory.
-func WriteArchive(w io.Writer, c Compression, files []ArchiveFile, meta *Meta, key []byte) error {
+func WriteArchive(w io.Writer, c Compression, files []ArchiveFile, meta *criu.Meta, key []byte) error {
 	cw, err := compressor(w, c)
 	if err != nil {
 		return err

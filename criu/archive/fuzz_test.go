@@ -1,10 +1,12 @@
-package criu
+package archive
 
 import (
 	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mycr/mycr/criu"
 )
 
 // FuzzExtract: no archive, however malformed, panics the reader or writes
@@ -33,9 +35,9 @@ func FuzzReadMeta(f *testing.F) {
 	f.Add([]byte(`{"format":99}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, MetaName), data, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, criu.MetaName), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, _ = ReadMeta(dir)
+		_, _ = criu.ReadMeta(dir)
 	})
 }
