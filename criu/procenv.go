@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/mycr/mycr/criu/host"
 )
 
@@ -84,6 +86,21 @@ func (e *Env) DisableHWBreakpoints(stateDir string) error {
 		return serr
 	}
 	return err
+}
+
+// UseConfig points the next CRIU runs at the configuration file for rc
+// (configFile). A CRIU_CONFIG_FILE set by the user is left alone. A failure
+// leaves the previous configuration in place: it only costs time.
+func (e *Env) UseConfig(stateDir string, rc RunConfig) {
+	if e == nil || e.UserConfig {
+		return
+	}
+	conf, err := configFile(&e.Env, stateDir, rc)
+	if err != nil {
+		logrus.Debugf("cannot write %s, CRIU runs with its defaults: %v", conf, err)
+		return
+	}
+	setConfigFile(conf)
 }
 
 // UseConfigFile points the next CRIU runs at the configuration file path

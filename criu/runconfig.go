@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/mycr/mycr/criu/host"
 	"github.com/mycr/mycr/internal/atomicfile"
 )
@@ -27,23 +25,20 @@ type RunConfig struct {
 	Externals []string
 }
 
-// UseConfig writes the CRIU configuration file for the next CRIU runs and
-// points CRIU_CONFIG_FILE at it (see procenv.go).
-// A failure leaves the previous configuration in place: it only costs time.
-func (e *Env) UseConfig(stateDir string, rc RunConfig) {
-	if e == nil || e.UserConfig {
-		return
-	}
+// configFile writes the CRIU configuration file for runs with rc on host h
+// and returns its path: "" when the defaults serve (no file needed), or with
+// an error the file could not be written.
+func configFile(h *host.Env, stateDir string, rc RunConfig) (string, error) {
 	var lines []string
 	name := "criu"
 	switch {
 	case rc.NoNetworkLock:
 		lines, name = append(lines, "network-lock skip"), name+"-nolock"
-	case e.NetworkLock == host.NetLockNftables:
+	case h.NetworkLock == host.NetLockNftables:
 		lines = append(lines, "network-lock nftables")
 	}
-	if rc.Yard && e.CgroupYard != "" {
-		lines, name = append(lines, "cgroup-yard "+e.CgroupYard), name+"-yard"
+	if rc.Yard && h.CgroupYard != "" {
+		lines, name = append(lines, "cgroup-yard "+h.CgroupYard), name+"-yard"
 	}
 	if len(rc.Externals) > 0 {
 		for _, x := range rc.Externals {
@@ -55,15 +50,10 @@ func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 		name += "-ext-" + hex.EncodeToString(sum[:6])
 	}
 	if len(lines) == 0 {
-		setConfigFile("")
-		return
+		return "", nil
 	}
 	conf := filepath.Join(stateDir, name+".conf")
-	if err := writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
-		logrus.Debugf("cannot write %s, CRIU runs with its defaults: %v", conf, err)
-		return
-	}
-	setConfigFile(conf)
+	return conf, writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n"))
 }
 
 // writeUnchanged writes b to path (0600, dir 0700) unless it holds b already:

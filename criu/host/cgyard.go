@@ -84,28 +84,6 @@ func yardDir(cnames []string) string {
 	return strings.Join(dirs, ",")
 }
 
-// YardFits tells whether a restore of images dumped with these cgroup
-// hierarchies (image.CgroupHierarchies: each one's controller names) may use
-// the host's cgroup yard: CRIU mounts a hierarchy the yard lacks into it, which
-// in the host's yard would outlive the restore. Images from this host always
-// fit; others fit when this host mounts all their hierarchies the same way.
-// Unknown hierarchies (nil) do not fit.
-func (e *Env) YardFits(hierarchies [][]string) bool {
-	if e == nil || e.CgroupYard == "" || hierarchies == nil {
-		return false
-	}
-	for _, cnames := range hierarchies {
-		if cnames == nil {
-			return false
-		}
-		dir := filepath.Join(e.CgroupYard, yardDir(cnames))
-		if ok, err := mountinfo.Mounted(dir); err != nil || !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // hierarchyRootMount finds the mount of h's whole hierarchy at <dir>/<h.dir>.
 func hierarchyRootMount(mounts []*mountinfo.Info, h hierarchy) *mountinfo.Info {
 	for _, m := range mounts {

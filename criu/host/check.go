@@ -1,13 +1,10 @@
 package host
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
@@ -164,30 +161,4 @@ func userfaultfd() (bool, string) {
 	}
 	unix.Close(int(fd))
 	return true, "userfaultfd syscall works"
-}
-
-// runCriu runs a short criu command as mycr would (with CRIU_FAULT=fault),
-// bounded in time.
-func runCriu(bin, fault string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CRIU_FAULT=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if fault != "" {
-		cmd.Env = append(cmd.Env, "CRIU_FAULT="+fault)
-	}
-	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
-}
-
-func firstLine(s string) string {
-	if s == "" {
-		return "(no output)"
-	}
-	l, _, _ := strings.Cut(s, "\n")
-	return l
 }

@@ -1,12 +1,10 @@
 package host
 
 import (
-	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,10 +63,7 @@ func criuHasFeature(bin, name string) (bool, string) {
 	if bin == "" {
 		bin = "criu"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "check", "--feature", name).CombinedOutput()
-	msg := strings.TrimSpace(string(out))
+	msg, err := runCriu(bin, os.Getenv(EnvFault), "check", "--feature", name)
 	if err != nil {
 		if msg == "" {
 			msg = err.Error()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -25,29 +24,6 @@ type netLockCache struct {
 	Kernel   string     `json:"kernel"`
 	BootID   string     `json:"boot_id"`
 	Nftables bool       `json:"nftables"`
-}
-
-// chooseNetworkLock decides how CRIU locks the container's network: with
-// nftables rather than iptables when it can. Both drop every packet of the
-// container's network namespace while CRIU works; the iptables lock costs 2
-// process starts of iptables-restore at dump and 5-7 at restore (lock,
-// unlock, checks), ~40 ms of an idle container's restore, where nftables runs
-// inside CRIU. A CRIU_CONFIG_FILE set by the user is left alone, and
-// /etc/criu/runc.conf (libcontainer passes it over RPC) still overrides the
-// file mycr writes (criu.Env.UseConfig).
-func (e *Env) chooseNetworkLock(stateDir string) {
-	e.NetworkLock = NetLockIptables
-	if v, set := os.LookupEnv(EnvConfigFile); set {
-		e.NetworkLock, e.UserConfig = "as in "+v, true
-		return
-	}
-	if nftablesLockWorks(stateDir, e.Binary, e.Fault) {
-		e.NetworkLock = NetLockNftables
-	}
-	e.CgroupYard = hostCgroupYard()
-	if strings.ContainsAny(e.CgroupYard, " \t\n\"'") {
-		e.CgroupYard = "" // not worth quoting for CRIU's config parser
-	}
 }
 
 // nftablesLockWorks asks `criu check --feature network_lock_nftables` once per

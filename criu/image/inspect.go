@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-
-	"github.com/checkpoint-restore/go-criu/v7/crit/images/inventory"
 
 	"github.com/mycr/mycr/criu"
 )
@@ -79,27 +76,4 @@ func Inspect(dir string, o InspectOpts) (in *Inspection, err error) {
 		}
 	}
 	return in, nil
-}
-
-// checkCheckpointDir refuses a directory that is not a CRIU checkpoint.
-func checkCheckpointDir(im *images) error {
-	if _, err := os.Stat(filepath.Join(im.dir, "inventory.img")); err != nil {
-		return fmt.Errorf("%s holds no CRIU checkpoint (inventory.img missing)", im.dir)
-	}
-	if _, err := decodeOne(im, "inventory.img", &inventory.InventoryEntry{}); err != nil {
-		return fmt.Errorf("images in %s: %w", im.dir, err)
-	}
-	return nil
-}
-
-// recoverCorrupt turns a panic of the image decoder (go-criu trusts what it
-// reads) into an error that names the file.
-func recoverCorrupt(im *images, r any, err *error) {
-	if r != nil {
-		file := im.reading
-		if file == "" {
-			file = "an image"
-		}
-		*err = fmt.Errorf("images in %s are corrupt (reading %s: %v)", im.dir, file, r)
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/checkpoint-restore/go-criu/v7/crit"
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/fdinfo"
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/inventory"
 	"github.com/checkpoint-restore/go-criu/v7/magic"
 	"google.golang.org/protobuf/proto"
 )
@@ -24,8 +26,8 @@ const maxImageSize = 256 << 20
 type images struct {
 	dir     string
 	cache   map[string][]proto.Message
-	reading string    // the file being decoded, named if crit panics on it
-	files   fileIndex // files.img by id, once read
+	reading string                       // the file being decoded, named if crit panics on it
+	files   map[uint32]*fdinfo.FileEntry // files.img by id, once read (fileTable)
 }
 
 func newImages(dir string) *images {
@@ -134,4 +136,27 @@ func checkFraming(path string) error {
 		off += int(size)
 	}
 	return nil
+}
+
+// checkCheckpointDir refuses a directory that is not a CRIU checkpoint.
+func checkCheckpointDir(im *images) error {
+	if _, err := os.Stat(filepath.Join(im.dir, "inventory.img")); err != nil {
+		return fmt.Errorf("%s holds no CRIU checkpoint (inventory.img missing)", im.dir)
+	}
+	if _, err := decodeOne(im, "inventory.img", &inventory.InventoryEntry{}); err != nil {
+		return fmt.Errorf("images in %s: %w", im.dir, err)
+	}
+	return nil
+}
+
+// recoverCorrupt turns a panic of the image decoder (go-criu trusts what it
+// reads) into an error that names the file.
+func recoverCorrupt(im *images, r any, err *error) {
+	if r != nil {
+		file := im.reading
+		if file == "" {
+			file = "an image"
+		}
+		*err = fmt.Errorf("images in %s are corrupt (reading %s: %v)", im.dir, file, r)
+	}
 }
