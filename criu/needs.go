@@ -2,7 +2,7 @@ package criu
 
 import "github.com/mycr/mycr/criu/host"
 
-// Host features a checkpoint can need at restore (host.HostHas answers).
+// Host features a checkpoint can need at restore (host.Has answers).
 const (
 	NeedUffd      = host.Uffd
 	NeedTCPRepair = host.TCPRepair

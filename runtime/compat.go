@@ -43,7 +43,7 @@ func checkRestorable(imageDir string, s *specs.Spec, criuVersion int) error {
 	switch {
 	case err == nil:
 		// "": the criu in PATH, which criu.Prepare made the one mycr runs.
-		if err := checkImageHost(m, criuVersion, func(f string) (bool, string) { return host.HostHas("", f) }); err != nil {
+		if err := checkImageHost(m, criuVersion, func(f string) (bool, string) { return host.Has("", f) }); err != nil {
 			return err
 		}
 	case !os.IsNotExist(err):

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -19,10 +20,20 @@ var checkCommand = &cli.Command{
 			return err
 		}
 		rep := host.Check(r.Dir, c.String("criu"))
-		rep.Print(os.Stdout)
+		printReport(os.Stdout, rep)
 		if p := rep.Problems(); len(p) > 0 {
 			return fmt.Errorf("checkpoint/restore cannot work here:\n  %s", strings.Join(p, "\n  "))
 		}
 		return nil
 	},
+}
+
+// printReport writes one fact of the `mycr check` report per line, with the fix below a WARN or FAIL.
+func printReport(w io.Writer, r *host.Report) {
+	for _, f := range r.Facts {
+		fmt.Fprintf(w, "%-4s  %-15s %s\n", f.Status, f.Name+":", f.Value)
+		if f.Fix != "" {
+			fmt.Fprintf(w, "      %-15s -> %s\n", "", f.Fix)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"io"
 	"os/exec"
 	"strings"
 
@@ -119,16 +118,6 @@ func (r *Report) criuFeature(name string) string {
 		return "no"
 	}
 	return "yes"
-}
-
-// Print writes one fact per line, with the fix below a WARN or FAIL.
-func (r *Report) Print(w io.Writer) {
-	for _, f := range r.Facts {
-		fmt.Fprintf(w, "%-4s  %-15s %s\n", f.Status, f.Name+":", f.Value)
-		if f.Fix != "" {
-			fmt.Fprintf(w, "      %-15s -> %s\n", "", f.Fix)
-		}
-	}
 }
 
 // Problems lists what prevents checkpoint/restore, each with what to do;

@@ -19,11 +19,11 @@ const (
 // UffdFix says what to do where Uffd is missing.
 const UffdFix = "restore on a kernel with userfaultfd (CONFIG_USERFAULTFD) and `criu check --feature " + uffdCriuFeature + "`"
 
-// HostHas tells whether this host provides feature (Uffd or TCPRepair), and
+// Has tells whether this host provides feature (Uffd or TCPRepair), and
 // if not, what the probe saw. bin is the criu binary mycr runs
 // ("" = criu in PATH). Answers are kept for the life of the process: a
 // migration asks before its dump and again at the target's restore.
-func HostHas(bin, feature string) (bool, string) {
+func Has(bin, feature string) (bool, string) {
 	if bin == "" {
 		if p, err := exec.LookPath("criu"); err == nil {
 			bin = p

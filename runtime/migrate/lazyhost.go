@@ -26,7 +26,7 @@ func lazyUnusable(env *criu.Env) string {
 	if env != nil {
 		bin = env.Binary
 	}
-	if ok, detail := host.HostHas(bin, criu.NeedUffd); !ok {
+	if ok, detail := host.Has(bin, criu.NeedUffd); !ok {
 		return detail
 	}
 	return ""
