@@ -62,7 +62,6 @@ func startHelper(t *testing.T, mode string, args ...string) *exec.Cmd {
 var (
 	needCriu = criutest.NeedCriu
 	criuDump = criutest.Dump
-	unsetEnv = criutest.UnsetEnv
 )
 
 // procField reads one "Name:\tvalue" line of /proc/<pid>/status.
@@ -74,4 +73,10 @@ func procField(pid int, name string) string {
 		}
 	}
 	return ""
+}
+
+// unsetEnv unsets key for this test and restores it afterwards.
+func unsetEnv(t *testing.T, key string) {
+	t.Setenv(key, "")
+	os.Unsetenv(key)
 }

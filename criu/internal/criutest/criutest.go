@@ -39,9 +39,3 @@ func Dump(bin string, pid int, dir, logDir string, extra ...string) (string, err
 	}
 	return filepath.Join(logDir, "dump.log"), err
 }
-
-// UnsetEnv unsets key for this test and restores it afterwards.
-func UnsetEnv(t *testing.T, key string) {
-	t.Setenv(key, "")
-	os.Unsetenv(key)
-}
