@@ -29,7 +29,7 @@ type netLockCache struct {
 // nftablesLockWorks asks `criu check --feature network_lock_nftables` once per
 // binary and boot; the answer is cached in stateDir.
 func nftablesLockWorks(stateDir, bin, fault string) bool {
-	key, ok := keyOf(bin)
+	key, ok := keyOf(bin, fault)
 	path := filepath.Join(stateDir, netLockCacheFile)
 	if ok {
 		var c netLockCache

@@ -26,7 +26,8 @@ type versionCache struct {
 	Version int        `json:"version"`
 }
 
-func keyOf(bin string) (versionKey, bool) {
+// keyOf names bin as run with CRIU_FAULT=fault.
+func keyOf(bin, fault string) (versionKey, bool) {
 	fi, err := os.Stat(bin)
 	if err != nil {
 		return versionKey{}, false
@@ -35,14 +36,14 @@ func keyOf(bin string) (versionKey, bool) {
 	if !ok {
 		return versionKey{}, false
 	}
-	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Fault: os.Getenv(EnvFault)}, true
+	return versionKey{Path: bin, Ino: st.Ino, Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Fault: fault}, true
 }
 
 // cachedBinaryVersion is BinaryVersion remembered per binary (and CRIU_FAULT)
 // in stateDir: running `criu --version` costs a process start (~3 ms) on every
 // checkpoint and restore.
 func cachedBinaryVersion(stateDir, bin string) (int, error) {
-	key, ok := keyOf(bin)
+	key, ok := keyOf(bin, os.Getenv(EnvFault)) // `criu --version` runs with our environment
 	path := filepath.Join(stateDir, versionCacheFile)
 	if ok {
 		var c versionCache
