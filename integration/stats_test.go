@@ -109,7 +109,7 @@ func TestStatsOnTerminal(t *testing.T) {
 	if r.Code != 0 || m == nil {
 		t.Fatalf("checkpoint of the big container on a terminal: exit %d, terminal %q", r.Code, r.Tty)
 	}
-	bar := regexp.MustCompile(`\r\x1b\[Kcheckpoint ` + regexp.QuoteMeta(big[:min(len(big), 13)]) + `\S* \[=* *\] +\d+% [\d.]+ \S+ / ~[\d.]+ MiB`)
+	bar := regexp.MustCompile(`\r\x1b\[Kcheckpoint ` + regexp.QuoteMeta(big[:min(len(big), 13)]) + `\S* \[=* *\] +\d+% [\d.]+ ?\S+ / ~[\d.]+ ?MiB`)
 	erased := strings.Contains(r.Tty, "\r\x1b[Kcheckpointed "+big)
 	secs, _ := strconv.ParseFloat(m[1], 64)
 	switch {
