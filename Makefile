@@ -51,7 +51,7 @@ lint:
 	go run $(STATICCHECK) -tags "$(TAGS)" ./...
 
 test-unit:
-	$(GOTEST) ./spec/ ./criu/ ./runtime/... ./cmd/...
+	$(GOTEST) ./spec/ ./criu/... ./internal/... ./runtime/... ./cmd/...
 
 test-integration: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 20m ./integration/ 2>&1 | tee integration.log; exit $${PIPESTATUS[0]}
@@ -105,10 +105,10 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./spec/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./spec/ -run '^$$' -fuzz FuzzValidateID -fuzztime $(FUZZTIME)
-	go test ./criu/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
+	go test ./criu/archive/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	go test ./criu/ -run '^$$' -fuzz FuzzReadMeta -fuzztime $(FUZZTIME)
-	go test ./criu/ -run '^$$' -fuzz FuzzInspect -fuzztime $(FUZZTIME)
-	go test ./criu/ -run '^$$' -fuzz FuzzReadStats -fuzztime $(FUZZTIME)
+	go test ./criu/image/ -run '^$$' -fuzz FuzzInspect -fuzztime $(FUZZTIME)
+	go test ./criu/image/ -run '^$$' -fuzz FuzzReadStats -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin integration.log

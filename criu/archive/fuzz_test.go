@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/mycr/mycr/criu"
 )
 
 // FuzzExtract: no archive, however malformed, panics the reader or writes
@@ -26,18 +24,5 @@ func FuzzExtract(f *testing.F) {
 		if len(entries) != 1 {
 			t.Fatalf("extraction wrote next to its dir: %v", entries)
 		}
-	})
-}
-
-// FuzzReadMeta: corrupt metadata gives an error, never a panic.
-func FuzzReadMeta(f *testing.F) {
-	f.Add([]byte(`{"format":1,"id":"a"}`))
-	f.Add([]byte(`{"format":99}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, criu.MetaName), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = criu.ReadMeta(dir)
 	})
 }
