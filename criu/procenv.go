@@ -17,7 +17,8 @@ import (
 //   - CRIU_FAULT, CRIU's no-hardware-breakpoint mode (once per process, and
 //     again by DisableHWBreakpoints);
 //   - CRIU_CONFIG_FILE, the configuration of the next runs (per run: UseConfig,
-//     UseConfigFile), which CRIU reads on top of the RPC options.
+//     UseConfigFile), which CRIU reads besides the options libcontainer sends
+//     over RPC (and /etc/criu/runc.conf, which still wins).
 //
 // Why not libcontainer's org.criu.config annotation for the per-run file: it
 // is read from the container's config (c.Config().Labels, fixed when the
@@ -28,7 +29,8 @@ import (
 //
 // Each mycr command is one process: Prepare runs once, before any CRIU run.
 
-// Env is how CRIU runs here (host.Env) plus what this process exported for it.
+// Env is how CRIU runs here (host.Env), with the methods that change what this
+// process exports for the next CRIU runs.
 type Env struct {
 	host.Env
 }
