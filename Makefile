@@ -62,7 +62,7 @@ test-runc-compat-short: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) bash scripts/runc-compat.sh $(RUNC_COMPAT_SHORT)
 
 test-unit:
-	$(GOTEST) ./spec/ ./criu/ ./runtime/... ./cmd/...
+	$(GOTEST) ./spec/ ./criu/... ./internal/... ./runtime/... ./cmd/...
 
 test-integration: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 20m ./integration/ 2>&1 | tee integration.log; exit $${PIPESTATUS[0]}
@@ -117,10 +117,10 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./spec/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./spec/ -run '^$$' -fuzz FuzzValidateID -fuzztime $(FUZZTIME)
-	go test ./criu/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
+	go test ./criu/archive/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	go test ./criu/ -run '^$$' -fuzz FuzzReadMeta -fuzztime $(FUZZTIME)
-	go test ./criu/ -run '^$$' -fuzz FuzzInspect -fuzztime $(FUZZTIME)
-	go test ./criu/ -run '^$$' -fuzz FuzzReadStats -fuzztime $(FUZZTIME)
+	go test ./criu/image/ -run '^$$' -fuzz FuzzInspect -fuzztime $(FUZZTIME)
+	go test ./criu/image/ -run '^$$' -fuzz FuzzReadStats -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin integration.log

@@ -5,12 +5,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mycr/mycr/criu/internal/criutest"
 )
 
 // The test binary doubles as the process that CRIU dumps (see TestMain).
@@ -57,30 +58,11 @@ func startHelper(t *testing.T, mode string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// needCriu returns the criu binary or skips the test.
-func needCriu(t *testing.T) string {
-	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("CRIU tests need root")
-	}
-	bin, err := FindBinary("")
-	if err != nil {
-		t.Skip(err)
-	}
-	return bin
-}
-
-// criuDump runs `criu dump` of pid into dir with the log in logDir; extra
-// flags are appended. It returns the log path and criu's error.
-func criuDump(bin string, pid int, dir, logDir string, extra ...string) (string, error) {
-	args := append([]string{"dump", "-t", strconv.Itoa(pid), "-D", dir, "-W", logDir,
-		"-o", "dump.log", "-v4", "--leave-running"}, extra...)
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		err = fmt.Errorf("criu dump: %w %s", err, strings.TrimSpace(string(out)))
-	}
-	return filepath.Join(logDir, "dump.log"), err
-}
+// needCriu returns the criu binary or skips the test; criuDump dumps a pid.
+var (
+	needCriu = criutest.NeedCriu
+	criuDump = criutest.Dump
+)
 
 // procField reads one "Name:\tvalue" line of /proc/<pid>/status.
 func procField(pid int, name string) string {

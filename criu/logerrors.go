@@ -3,7 +3,6 @@ package criu
 import (
 	"bufio"
 	"errors"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -72,13 +71,10 @@ var hints = sync.OnceValue(func() []hint {
 // the real cause (CRIU cannot raise its fd limit above nr_open; harmless).
 var benign = lazyRegexp(`Can't setup RLIMIT_NOFILE`)
 
-// tsPrefix is CRIU's "(00.041452) " line prefix; msgPrefix also drops the
+// msgPrefix drops CRIU's "(00.041452) " line prefix (tsPrefix), the
 // "pie: 123: " of lines the parasite or restorer blob wrote and the "     1: "
 // of lines a restored task wrote (restore errors mostly come from there).
-var (
-	tsPrefix  = lazyRegexp(`^\(\s*\d+\.\d+\)\s*`)
-	msgPrefix = lazyRegexp(`^(\(\s*\d+\.\d+\)\s*)?(pie: )?(\d+: )?`)
-)
+var msgPrefix = lazyRegexp(`^(\(\s*\d+\.\d+\)\s*)?(pie: )?(\d+: )?`)
 
 // aftermath are Error lines CRIU writes after the cause, whatever the cause:
 // its verdict, and the cgroup daemon that lost its peer when the restore
@@ -174,64 +170,4 @@ func Explain(err error, logPath string) error {
 		}
 	}
 	return e
-}
-
-// StalledAtBreakpoint tells whether a CRIU log ends where a dump waits for the
-// parasite to hit its hardware breakpoint ("Waiting for N to trap" ...
-// "Sent msg to daemon"), i.e. the hang of machines whose breakpoints never fire.
-func StalledAtBreakpoint(logPath string) bool {
-	lines := criuTail(logPath, 3)
-	for _, l := range lines {
-		if strings.Contains(l, " to trap") || strings.Contains(l, "exited trapping") {
-			return true
-		}
-	}
-	return false
-}
-
-// criuTail returns the last n lines CRIU itself wrote (not the parasite's
-// "pie:" lines), timestamps stripped.
-func criuTail(logPath string, n int) []string {
-	var out []string
-	for _, l := range tailLines(logPath) {
-		l = tsPrefix().ReplaceAllString(l, "")
-		if l != "" && !strings.HasPrefix(l, "pie:") {
-			out = append(out, l)
-		}
-	}
-	return out[max(0, len(out)-n):]
-}
-
-// tailLines reads the last 64 KiB of a log as lines.
-func tailLines(logPath string) []string {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	const tail = 64 * 1024
-	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
-		_, _ = f.Seek(-tail, io.SeekEnd)
-	}
-	b, _ := io.ReadAll(f)
-	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-}
-
-// lastLogLine is the log's last non-empty line, shortened for messages.
-func lastLogLine(logPath string) string {
-	lines := tailLines(logPath)
-	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); l != "" {
-			if len(l) > 200 {
-				l = l[:200] + "..."
-			}
-			return l
-		}
-	}
-	return ""
-}
-
-// lazyRegexp compiles expr on first use (see hints).
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -47,7 +47,7 @@ func TestExplainRealCriuFailures(t *testing.T) {
 		{name: "full image filesystem", setup: plain, imageDir: smallTmpfs,
 			errLine: "No space left on device", hint: "filesystem is full"},
 		{name: "--track-mem without soft-dirty", setup: func(t *testing.T) (int, []string) {
-			if r := (&Report{CriuPath: bin}); r.criuFeature("mem_dirty_track") != "no" {
+			if exec.Command(bin, "check", "--feature", "mem_dirty_track").Run() == nil {
 				t.Skip("this kernel tracks soft-dirty pages")
 			}
 			return startHelper(t, "sleep").Process.Pid, []string{"--track-mem"}

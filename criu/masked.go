@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mycr/mycr/criu/host"
 )
 
 // MaskedKey is the external-mount key under which a checkpoint leaves out the
@@ -27,7 +29,7 @@ func EnsureMaskedSource() error {
 	if err := os.Mkdir(MaskedSource, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	if err := mountTmpfsOnce(MaskedSource, "mycr-masked", unix.MS_RDONLY, "size=4k,nr_inodes=1", emptyReadOnlyTmpfs); err != nil {
+	if err := host.MountTmpfsOnce(MaskedSource, "mycr-masked", unix.MS_RDONLY, "size=4k,nr_inodes=1", emptyReadOnlyTmpfs); err != nil {
 		return fmt.Errorf("mount the empty read-only tmpfs %s: %w", MaskedSource, err)
 	}
 	return nil

@@ -1,21 +1,11 @@
 package criu
 
-import (
-	"context"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"time"
+import "github.com/mycr/mycr/criu/host"
 
-	"golang.org/x/sys/unix"
-)
-
-// Host features a checkpoint can need at restore, as named in errors and docs.
+// Host features a checkpoint can need at restore (host.Has answers).
 const (
-	NeedUffd        = "userfaultfd"  // lazy pages: memory arrives through userfaultfd
-	NeedTCPRepair   = "TCP repair"   // established TCP connections are rebuilt with TCP_REPAIR
-	uffdCriuFeature = "uffd-noncoop" // what `criu check --feature` calls lazy pages' uffd
+	NeedUffd      = host.Uffd
+	NeedTCPRepair = host.TCPRepair
 )
 
 // Need is a host feature the restore of a checkpoint requires, and why.
@@ -31,82 +21,11 @@ func (m *Meta) Needs() []Need {
 	var out []Need
 	if m.LazyPages {
 		out = append(out, Need{NeedUffd, "it was dumped with lazy pages (its memory is served on demand)",
-			"restore on a kernel with userfaultfd (CONFIG_USERFAULTFD) and `criu check --feature " + uffdCriuFeature + "`, or checkpoint again without lazy pages"})
+			host.UffdFix + ", or checkpoint again without lazy pages"})
 	}
 	if m.TCPEstablished {
 		out = append(out, Need{NeedTCPRepair, "it holds established TCP connections (--tcp-established)",
 			"restore as root with CAP_NET_ADMIN on a kernel with TCP_REPAIR, or checkpoint again without --tcp-established (the connections are then lost)"})
 	}
 	return out
-}
-
-// HostHas tells whether this host provides feature (one of the Need*
-// constants), and if not, what the probe saw. bin is the criu binary mycr runs
-// ("" = criu in PATH). Answers are kept for the life of the process: a
-// migration asks before its dump and again at the target's restore.
-func HostHas(bin, feature string) (bool, string) {
-	if bin == "" {
-		if p, err := exec.LookPath("criu"); err == nil {
-			bin = p
-		}
-	}
-	if p, err := filepath.EvalSymlinks(bin); err == nil {
-		bin = p // one answer per real binary, however it was named
-	}
-	key := bin + "\x00" + feature
-	if v, ok := hostAnswers.Load(key); ok {
-		a := v.(hostAnswer)
-		return a.ok, a.detail
-	}
-	var a hostAnswer
-	switch feature {
-	case NeedUffd:
-		a.ok, a.detail = criuHasFeature(bin, uffdCriuFeature)
-	case NeedTCPRepair:
-		a.ok, a.detail = tcpRepairWorks()
-	default:
-		a.detail = "unknown feature " + feature
-	}
-	hostAnswers.Store(key, a)
-	return a.ok, a.detail
-}
-
-type hostAnswer struct {
-	ok     bool
-	detail string
-}
-
-var hostAnswers sync.Map
-
-// criuHasFeature asks `criu check --feature name`; it runs with this
-// process's CRIU_FAULT, as every CRIU mycr starts.
-func criuHasFeature(bin, name string) (bool, string) {
-	if bin == "" {
-		bin = "criu"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "check", "--feature", name).CombinedOutput()
-	msg := strings.TrimSpace(string(out))
-	if err != nil {
-		if msg == "" {
-			msg = err.Error()
-		}
-		return false, "`criu check --feature " + name + "` failed: " + firstLine(msg)
-	}
-	return true, firstLine(msg)
-}
-
-// tcpRepairWorks puts a fresh TCP socket into repair mode, which is what CRIU
-// does to every established connection it restores.
-func tcpRepairWorks() (bool, string) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return false, "cannot create a TCP socket: " + err.Error()
-	}
-	defer unix.Close(fd)
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_REPAIR, 1); err != nil {
-		return false, "setsockopt(TCP_REPAIR) fails: " + err.Error()
-	}
-	return true, "TCP_REPAIR works"
 }

@@ -104,12 +104,3 @@ func TestSecureImageDirRealImages(t *testing.T) {
 		t.Errorf("symlink was followed: outside file is %v", m)
 	}
 }
-
-func TestProgressLine(t *testing.T) {
-	if got := progressLine("dump", 50<<20, 100<<20); !strings.Contains(got, " 50%") || !strings.Contains(got, "50.0 MiB") {
-		t.Errorf("progress line %q", got)
-	}
-	if got := progressLine("dump", 3<<20, 0); !strings.Contains(got, "3.0 MiB written") {
-		t.Errorf("progress line without an expected size %q", got)
-	}
-}

@@ -14,6 +14,8 @@ import (
 	gocriu "github.com/checkpoint-restore/go-criu/v7"
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mycr/mycr/criu/host"
 )
 
 func TestStallTimeout(t *testing.T) {
@@ -131,8 +133,8 @@ func TestWatchKillsStalledCriuDump(t *testing.T) {
 func TestProbeAgreesWithCRIUDump(t *testing.T) {
 	bin := needCriu(t)
 	unsetEnv(t, "CRIU_FAULT")
-	hw, err := ProbeHWBreakpoints()
-	if err != nil || hw == HWUnknown {
+	hw, err := host.ProbeHWBreakpoints()
+	if err != nil || hw == host.HWUnknown {
 		t.Skipf("probe: %s %v", hw, err)
 	}
 	dir, logDir := t.TempDir(), t.TempDir()
@@ -143,11 +145,11 @@ func TestProbeAgreesWithCRIUDump(t *testing.T) {
 		return err
 	})
 	switch hw {
-	case HWWorks:
+	case host.HWWorks:
 		if err != nil {
 			t.Fatalf("probe says breakpoints work, but the dump failed: %v", Explain(err, logPath))
 		}
-	case HWBroken:
+	case host.HWBroken:
 		// CRIU >= 4.2 probes breakpoints itself (kerndat) and, when its probe
 		// agrees, goes without them; where its probe is fooled it hangs.
 		if err == nil && criuSkippedBreakpoints(logPath) {

@@ -84,12 +84,12 @@ func TestStatsOnTerminal(t *testing.T) {
 	c := e.StartCounter("tty")
 	img := filepath.Join(e.Dir, "img")
 	r := e.RunStderrOnTty(t, "checkpoint", "--image-path", img, c.ID)
-	re := `checkpointed ` + regexp.QuoteMeta(c.ID) + `: [\d.]+ (B|KiB|MiB) in \d+\.\d\d s \(frozen \d+ ms\) -> ` + regexp.QuoteMeta(img) + "\r?\n"
+	re := `checkpointed ` + regexp.QuoteMeta(c.ID) + `: [\d.]+ ?(B|KiB|MiB) in \d+\.\d\d s \(frozen \d+ ms\) -> ` + regexp.QuoteMeta(img) + "\r?\n"
 	if r.Code != 0 || r.Stdout != "" || !regexp.MustCompile(re).MatchString(r.Tty) {
 		t.Errorf("checkpoint on a terminal: exit %d, stdout %q, terminal %q; want /%s/", r.Code, r.Stdout, r.Tty, re)
 	}
 	r = e.RunStderrOnTty(t, "restore", "-d", "--bundle", c.Bundle, "--image-path", img, c.ID)
-	re = `restored ` + regexp.QuoteMeta(c.ID) + `: [\d.]+ (B|KiB|MiB) in \d+\.\d\d s \(CRIU restore \d+ ms\) <- ` + regexp.QuoteMeta(img) + "\r?\n"
+	re = `restored ` + regexp.QuoteMeta(c.ID) + `: [\d.]+ ?(B|KiB|MiB) in \d+\.\d\d s \(CRIU restore \d+ ms\) <- ` + regexp.QuoteMeta(img) + "\r?\n"
 	if r.Code != 0 || r.Stdout != "" || !regexp.MustCompile(re).MatchString(r.Tty) {
 		t.Errorf("restore on a terminal: exit %d, stdout %q, terminal %q; want /%s/", r.Code, r.Stdout, r.Tty, re)
 	}
@@ -105,11 +105,11 @@ func TestStatsOnTerminal(t *testing.T) {
 		return err == nil, "not ready"
 	})
 	r = e.RunStderrOnTty(t, "checkpoint", "--leave-running", "--image-path", filepath.Join(e.Dir, "big1"), big)
-	m := regexp.MustCompile(`checkpointed \S+: [\d.]+ MiB in (\d+\.\d\d) s`).FindStringSubmatch(r.Tty)
+	m := regexp.MustCompile(`checkpointed \S+: [\d.]+ ?MiB in (\d+\.\d\d) s`).FindStringSubmatch(r.Tty)
 	if r.Code != 0 || m == nil {
 		t.Fatalf("checkpoint of the big container on a terminal: exit %d, terminal %q", r.Code, r.Tty)
 	}
-	bar := regexp.MustCompile(`\r\x1b\[Kcheckpoint ` + regexp.QuoteMeta(big[:min(len(big), 13)]) + `\S* \[=* *\] +\d+% [\d.]+ \S+ / ~[\d.]+ MiB`)
+	bar := regexp.MustCompile(`\r\x1b\[Kcheckpoint ` + regexp.QuoteMeta(big[:min(len(big), 13)]) + `\S* \[=* *\] +\d+% [\d.]+ ?\S+ / ~[\d.]+ ?MiB`)
 	erased := strings.Contains(r.Tty, "\r\x1b[Kcheckpointed "+big)
 	secs, _ := strconv.ParseFloat(m[1], 64)
 	switch {

@@ -68,7 +68,7 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	}
 	defer done()
 	// The host's cgroup yard, for this dump only.
-	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu.UserConfig())...)})
+	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu != nil && r.Criu.UserConfig)...)})
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	unshield := shieldCriu() // criuguard.go
 	err = r.RetryAtBreakpoint(BreakpointRetry{LogPath: logPath}, func() error {

@@ -9,6 +9,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
+	"github.com/mycr/mycr/criu/image"
 )
 
 // RemapMounts points bind mounts at other host paths: dest -> new source (for a
@@ -34,7 +36,7 @@ func RemapMounts(s *specs.Spec, remap map[string]string) error {
 // bind-mount sources that do not exist here, or pages images shorter than
 // their pagemaps (on which CRIU would loop).
 func checkRestorable(cp *Checkpoint, s *specs.Spec, criuVersion int) error {
-	if err := criu.CheckPages(cp.Dir); err != nil {
+	if err := image.CheckPages(cp.Dir); err != nil {
 		return err
 	}
 	if err := cp.unreadableMeta(); err != nil {
@@ -42,7 +44,7 @@ func checkRestorable(cp *Checkpoint, s *specs.Spec, criuVersion int) error {
 	}
 	if cp.Meta != nil {
 		// "": the criu in PATH, which criu.Prepare made the one mycr runs.
-		if err := checkImageHost(cp.Meta, criuVersion, func(f string) (bool, string) { return criu.HostHas("", f) }); err != nil {
+		if err := checkImageHost(cp.Meta, criuVersion, func(f string) (bool, string) { return host.Has("", f) }); err != nil {
 			return err
 		}
 	}
@@ -52,13 +54,13 @@ func checkRestorable(cp *Checkpoint, s *specs.Spec, criuVersion int) error {
 // checkImageHost compares what the metadata says the checkpoint needs with
 // this host; has answers whether a host feature (a criu.Need*) is present.
 func checkImageHost(m *criu.Meta, criuVersion int, has func(feature string) (bool, string)) error {
-	from := fmt.Sprintf("checkpoint of %s taken with CRIU %s on %s, kernel %s", m.ID, criu.FormatVersion(m.CriuVersion), m.Arch, m.Kernel)
+	from := fmt.Sprintf("checkpoint of %s taken with CRIU %s on %s, kernel %s", m.ID, host.FormatVersion(m.CriuVersion), m.Arch, m.Kernel)
 	if m.Arch != "" && m.Arch != goruntime.GOARCH {
 		return fmt.Errorf("the checkpoint was taken on %s, this host is %s: it cannot be restored here (%s)", m.Arch, goruntime.GOARCH, from)
 	}
 	if criuVersion != 0 && m.CriuVersion > criuVersion {
 		return fmt.Errorf("the images were written by CRIU %s, this host has CRIU %s: install CRIU >= %s (make deps)",
-			criu.FormatVersion(m.CriuVersion), criu.FormatVersion(criuVersion), criu.FormatVersion(m.CriuVersion))
+			host.FormatVersion(m.CriuVersion), host.FormatVersion(criuVersion), host.FormatVersion(m.CriuVersion))
 	}
 	var missing []string
 	for _, n := range m.Needs() {

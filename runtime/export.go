@@ -8,14 +8,14 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/spec"
 )
 
 // ExportOpts turn a checkpoint into one portable archive.
 type ExportOpts struct {
 	File        string // archive path, "-" for stdout
-	Compression criu.Compression
+	Compression archive.Compression
 	Key         []byte // optional HMAC key
 }
 
@@ -94,7 +94,7 @@ func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.Criu
 		return err
 	}
 	defer os.RemoveAll(staging)
-	files, err := criu.ImageFiles(o.ImagesDirectory, criu.ArchiveImagesDir)
+	files, err := archive.ImageFiles(o.ImagesDirectory, archive.ArchiveImagesDir)
 	if err != nil {
 		return err
 	}
@@ -103,31 +103,31 @@ func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.Criu
 	if meta == nil {
 		return cp.MetaErr
 	}
-	add := func(name, path string) { files = append(files, criu.ArchiveFile{Name: name, Path: path}) }
-	cfg := criu.ConfigDump{ID: id, Name: id, OCIRuntime: "mycr", CreatedTime: src.created.Format(time.RFC3339Nano),
+	add := func(name, path string) { files = append(files, archive.ArchiveFile{Name: name, Path: path}) }
+	cfg := archive.ConfigDump{ID: id, Name: id, OCIRuntime: "mycr", CreatedTime: src.created.Format(time.RFC3339Nano),
 		CheckpointedAt: meta.Created.Format(time.RFC3339Nano)}
-	if err := writeJSON(filepath.Join(staging, criu.ArchiveConfigDump), cfg); err != nil {
+	if err := writeJSON(filepath.Join(staging, archive.ArchiveConfigDump), cfg); err != nil {
 		return err
 	}
-	add(criu.ArchiveConfigDump, filepath.Join(staging, criu.ArchiveConfigDump))
-	add(criu.ArchiveSpecDump, filepath.Join(src.bundle, spec.ConfigName))
+	add(archive.ArchiveConfigDump, filepath.Join(staging, archive.ArchiveConfigDump))
+	add(archive.ArchiveSpecDump, filepath.Join(src.bundle, spec.ConfigName))
 	for _, dir := range []string{o.WorkDirectory, o.ImagesDirectory} {
-		if p := filepath.Join(dir, criu.ArchiveStatsDump); dir != "" && fileExists(p) {
-			add(criu.ArchiveStatsDump, p)
+		if p := filepath.Join(dir, archive.ArchiveStatsDump); dir != "" && fileExists(p) {
+			add(archive.ArchiveStatsDump, p)
 			break
 		}
 	}
 	if !src.readonly {
-		diff := filepath.Join(staging, criu.ArchiveRootfsDiff)
+		diff := filepath.Join(staging, archive.ArchiveRootfsDiff)
 		n, err := writeRootfsDiff(diff, src)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			add(criu.ArchiveRootfsDiff, diff)
+			add(archive.ArchiveRootfsDiff, diff)
 		}
 	}
-	return criu.WriteArchive(dest, x.Compression, files, meta, x.Key)
+	return archive.WriteArchive(dest, x.Compression, files, meta, x.Key)
 }
 
 func writeRootfsDiff(path string, src *exportSource) (int, error) {
@@ -136,7 +136,7 @@ func writeRootfsDiff(path string, src *exportSource) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	return criu.WriteRootfsDiff(f, src.rootfs, src.created, src.mounts)
+	return archive.WriteRootfsDiff(f, src.rootfs, src.created, src.mounts)
 }
 
 func writeJSON(path string, v any) error {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -22,13 +22,13 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 		return nil, func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	if err := criu.ExtractArchive(o.Import, tmp, o.ImportKey); err != nil {
+	if err := archive.ExtractArchive(o.Import, tmp, o.ImportKey); err != nil {
 		return nil, cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
-	cp = OpenCheckpoint(filepath.Join(tmp, criu.ArchiveImagesDir))
+	cp = OpenCheckpoint(filepath.Join(tmp, archive.ArchiveImagesDir))
 	o.Criu.ImagesDirectory = cp.Dir
 	// A diff that would be refused is refused before the bundle gets a config.json.
-	diff := filepath.Join(tmp, criu.ArchiveRootfsDiff)
+	diff := filepath.Join(tmp, archive.ArchiveRootfsDiff)
 	if err := checkRootfsDiff(diff); err != nil {
 		return nil, cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
 	}
@@ -47,7 +47,7 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 		if !filepath.IsAbs(rootfs) {
 			rootfs = filepath.Join(abs, rootfs)
 		}
-		if err := criu.ApplyRootfsDiff(f, rootfs); err != nil {
+		if err := archive.ApplyRootfsDiff(f, rootfs); err != nil {
 			return nil, cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
 		}
 	}
@@ -64,7 +64,7 @@ func checkRootfsDiff(path string) error {
 		return err
 	}
 	defer f.Close()
-	return criu.CheckRootfsDiff(f)
+	return archive.CheckRootfsDiff(f)
 }
 
 // importBundle picks the bundle directory for an imported checkpoint (cp,
@@ -90,13 +90,13 @@ func importBundle(flag, unpacked string, cp *Checkpoint) (string, error) {
 // configFromSpecDump writes the archive's spec.dump as the bundle's config.json,
 // with the rootfs taken from the bundle (the source host's path means nothing here).
 func configFromSpecDump(bundle, unpacked string) error {
-	s, err := spec.Decode(filepath.Join(unpacked, criu.ArchiveSpecDump))
+	s, err := spec.Decode(filepath.Join(unpacked, archive.ArchiveSpecDump))
 	if err != nil {
-		return fmt.Errorf("archive's %s: %w", criu.ArchiveSpecDump, err)
+		return fmt.Errorf("archive's %s: %w", archive.ArchiveSpecDump, err)
 	}
 	if s.Root != nil && filepath.IsAbs(s.Root.Path) {
 		s.Root.Path = "rootfs"
 	}
-	logrus.Infof("writing %s/%s from the archive's %s", bundle, spec.ConfigName, criu.ArchiveSpecDump)
+	logrus.Infof("writing %s/%s from the archive's %s", bundle, spec.ConfigName, archive.ArchiveSpecDump)
 	return writeJSON(filepath.Join(bundle, spec.ConfigName), s)
 }

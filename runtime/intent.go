@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mycr/mycr/internal/atomicfile"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -66,11 +67,7 @@ func writeIntent(path string, in intent) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // updateIntent adds to the record of a running operation of this process.

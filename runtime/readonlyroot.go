@@ -7,7 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/image"
 )
 
 // prepareReadOnlyRoot gives CRIU the directory it needs to restore a read-only
@@ -20,7 +20,7 @@ import (
 // makes in a rootfs: removing it would race with another restore of the same
 // rootfs.
 func prepareReadOnlyRoot(cp *Checkpoint, rootfs string) {
-	ro, err := criu.RootReadOnly(cp.Dir)
+	ro, err := image.RootReadOnly(cp.Dir)
 	if err != nil || !ro {
 		return // an unreadable image is CRIU's to report
 	}

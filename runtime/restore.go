@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/image"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -103,7 +104,7 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		defer closeFiles(held)
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(o.Criu.ImagesDirectory), Externals: masked, InheritFds: inherit})
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked, InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), func() error {
@@ -165,7 +166,7 @@ func checkImageDir(o *libcontainer.CriuOpts) error {
 	if _, err := os.Stat(filepath.Join(abs, "inventory.img")); err != nil {
 		return fmt.Errorf("image path %s holds no checkpoint (inventory.img missing): was the checkpoint successful?", abs)
 	}
-	if err := criu.CheckInventory(abs); err != nil {
+	if err := image.CheckInventory(abs); err != nil {
 		return err
 	}
 	return prepareWorkDir(o)

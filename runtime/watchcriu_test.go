@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
 )
 
 // TestRetryAtBreakpoint: an operation whose CRIU hung at a hardware breakpoint
@@ -30,7 +31,7 @@ func TestRetryAtBreakpoint(t *testing.T) {
 		return
 	}
 	calls, resets, notes, err := run(nil, hung, nil)
-	if err != nil || calls != 2 || resets != 1 || len(notes) != 1 || !strings.Contains(notes[0], criu.FaultNoBreakpoints) {
+	if err != nil || calls != 2 || resets != 1 || len(notes) != 1 || !strings.Contains(notes[0], host.FaultNoBreakpoints) {
 		t.Errorf("hung at a breakpoint: err %v, %d attempts, %d resets, notes %q", err, calls, resets, notes)
 	}
 	other := errors.New("criu failed")

@@ -8,7 +8,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/urfave/cli/v2"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -95,7 +95,7 @@ func checkpointOpts(c *cli.Context) (*runtime.Root, *libcontainer.CriuOpts, erro
 }
 
 func exportOpts(c *cli.Context, file string) (runtime.ExportOpts, error) {
-	comp, err := criu.ParseCompression(c.String("compress"))
+	comp, err := archive.ParseCompression(c.String("compress"))
 	if err != nil {
 		return runtime.ExportOpts{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -110,5 +111,5 @@ var archiveKeyFlag = &cli.StringFlag{Name: "archive-key", EnvVars: []string{"MYC
 
 // archiveKey reads the key the flag (or MYCR_ARCHIVE_KEY_FILE) names, nil if none.
 func archiveKey(c *cli.Context) ([]byte, error) {
-	return criu.ArchiveKey(c.String(archiveKeyFlag.Name))
+	return archive.ArchiveKey(c.String(archiveKeyFlag.Name))
 }

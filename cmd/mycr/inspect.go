@@ -12,7 +12,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/archive"
+	"github.com/mycr/mycr/criu/image"
 )
 
 var inspectCommand = &cli.Command{
@@ -54,20 +55,20 @@ a private temporary directory, removed afterwards.`,
 			return err
 		}
 		if p := c.String("search"); p != "" {
-			res, err := criu.Search(dir, p, c.Int("context"))
+			res, err := image.Search(dir, p, c.Int("context"))
 			if err != nil {
 				return inArchive(c.Args().First(), dir, err)
 			}
 			return printInspect(c, res, func(w io.Writer) { printMatches(w, res) })
 		}
-		o := criu.InspectOpts{PS: c.Bool("ps"), Files: c.Bool("files"), Sockets: c.Bool("sockets"),
+		o := image.InspectOpts{PS: c.Bool("ps"), Files: c.Bool("files"), Sockets: c.Bool("sockets"),
 			Mounts: c.Bool("mounts"), Mem: c.Bool("mem"), Env: c.Bool("env")}
 		if c.String("diff") != "" {
-			o = criu.InspectOpts{PS: true, Files: true, Sockets: true, Mem: true}
-		} else if o == (criu.InspectOpts{Env: o.Env}) {
-			o = criu.InspectOpts{PS: true, Files: true, Sockets: true, Mounts: true, Env: o.Env}
+			o = image.InspectOpts{PS: true, Files: true, Sockets: true, Mem: true}
+		} else if o == (image.InspectOpts{Env: o.Env}) {
+			o = image.InspectOpts{PS: true, Files: true, Sockets: true, Mounts: true, Env: o.Env}
 		}
-		in, err := criu.Inspect(dir, o)
+		in, err := image.Inspect(dir, o)
 		if err != nil {
 			return inArchive(c.Args().First(), dir, err)
 		}
@@ -80,18 +81,18 @@ a private temporary directory, removed afterwards.`,
 }
 
 // inspectDiff compares --diff OLD with the argument NEW, as diff(1) does.
-func inspectDiff(c *cli.Context, newer *criu.Inspection, old string, o criu.InspectOpts, key []byte) error {
+func inspectDiff(c *cli.Context, newer *image.Inspection, old string, o image.InspectOpts, key []byte) error {
 	dir, cleanup, err := imageSource(old, key)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
-	older, err := criu.Inspect(dir, o)
+	older, err := image.Inspect(dir, o)
 	if err != nil {
 		return inArchive(old, dir, err)
 	}
 	older.Dir = sourceName(old, dir)
-	changes := criu.Diff(older, newer)
+	changes := image.Diff(older, newer)
 	return printInspect(c, changes, func(w io.Writer) { printChanges(w, changes) })
 }
 
@@ -113,10 +114,10 @@ func imageSource(path string, key []byte) (string, func(), error) {
 	if err != nil {
 		return "", cleanup, err
 	}
-	if err := criu.ExtractArchive(path, tmp, key); err != nil {
+	if err := archive.ExtractArchive(path, tmp, key); err != nil {
 		return "", cleanup, fmt.Errorf("%s: %w", path, err)
 	}
-	return filepath.Join(tmp, criu.ArchiveImagesDir), cleanup, nil
+	return filepath.Join(tmp, archive.ArchiveImagesDir), cleanup, nil
 }
 
 // sourceName is what the user named: an archive's name rather than the temp

@@ -6,11 +6,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
+	"github.com/mycr/mycr/criu/image"
+
+	"github.com/docker/go-units"
 )
 
 // printInspection is inspect's text output: one section per kind of fact.
-func printInspection(w io.Writer, in *criu.Inspection) {
+func printInspection(w io.Writer, in *image.Inspection) {
 	printMeta(w, in)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	section := func(title, header string) {
@@ -65,7 +68,7 @@ func printInspection(w io.Writer, in *criu.Inspection) {
 	tw.Flush()
 	for _, t := range in.Memory {
 		fmt.Fprintf(w, "\nmemory of pid %d (%s): %s mapped, %s in the checkpoint\n", t.PID, clean(t.Comm),
-			criu.HumanBytes(int64(t.Mapped)), criu.HumanBytes(int64(t.Dumped)))
+			units.BytesSize(float64(t.Mapped)), units.BytesSize(float64(t.Dumped)))
 		fmt.Fprintln(tw, "  START\tEND\tPERMS\tSIZE\tDUMPED\tMAPS")
 		for _, m := range t.Maps {
 			what := clean(m.What)
@@ -73,21 +76,21 @@ func printInspection(w io.Writer, in *criu.Inspection) {
 				what += fmt.Sprintf(" @0x%x", m.Offset)
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", m.Start, m.End, m.Perms,
-				criu.HumanBytes(int64(m.Size)), criu.HumanBytes(int64(m.Dumped)), what)
+				units.BytesSize(float64(m.Size)), units.BytesSize(float64(m.Dumped)), what)
 		}
 		tw.Flush()
 	}
 }
 
-func printMeta(w io.Writer, in *criu.Inspection) {
-	fmt.Fprintf(w, "images: %s (%s)\n", in.Dir, criu.HumanBytes(in.ImageBytes))
+func printMeta(w io.Writer, in *image.Inspection) {
+	fmt.Fprintf(w, "images: %s (%s)\n", in.Dir, units.BytesSize(float64(in.ImageBytes)))
 	m := in.Meta
 	if m == nil {
 		fmt.Fprintln(w, "no mycr metadata: not checkpointed by mycr")
 		return
 	}
 	fmt.Fprintf(w, "checkpoint of %s, taken %s by %s with CRIU %s\n", clean(m.ID),
-		m.Created.Format("2006-01-02 15:04:05Z07:00"), clean(m.Runtime), criu.FormatVersion(m.CriuVersion))
+		m.Created.Format("2006-01-02 15:04:05Z07:00"), clean(m.Runtime), host.FormatVersion(m.CriuVersion))
 	var opts []string
 	if m.LeaveRunning {
 		opts = append(opts, "leave-running")
@@ -102,7 +105,7 @@ func printMeta(w io.Writer, in *criu.Inspection) {
 	fmt.Fprintln(w)
 }
 
-func printMatches(w io.Writer, res *criu.SearchResult) {
+func printMatches(w io.Writer, res *image.SearchResult) {
 	if len(res.Matches) == 0 {
 		fmt.Fprintf(w, "%q not found in the dumped memory\n", res.Pattern)
 	}
@@ -118,7 +121,7 @@ func printMatches(w io.Writer, res *criu.SearchResult) {
 	}
 }
 
-func printChanges(w io.Writer, changes []criu.Change) {
+func printChanges(w io.Writer, changes []image.Change) {
 	if len(changes) == 0 {
 		fmt.Fprintln(w, "no change in processes, open files, sockets or memory sizes")
 	}

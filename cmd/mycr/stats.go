@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/image"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -32,13 +32,13 @@ func reportStats(c *cli.Context, op, id string, o *libcontainer.CriuOpts, start 
 	}
 	end := time.Now()
 	if foreground {
-		if t, err := criu.StatsTime(dir, op); err == nil {
+		if t, err := image.StatsTime(dir, op); err == nil {
 			end = t
 		}
 	}
-	read := criu.ReadDumpStats
+	read := image.ReadDumpStats
 	if op == "restore" {
-		read = criu.ReadRestoreStats
+		read = image.ReadRestoreStats
 	}
 	s, err := read(id, dir, o.ImagesDirectory, end.Sub(start))
 	if err != nil {
@@ -48,12 +48,12 @@ func reportStats(c *cli.Context, op, id string, o *libcontainer.CriuOpts, start 
 		return
 	}
 	if !want {
-		fmt.Fprintln(os.Stderr, s.Summary())
+		fmt.Fprintln(os.Stderr, statsSummary(s))
 		return
 	}
-	fmt.Fprint(c.App.Writer, s.Table())
+	fmt.Fprint(c.App.Writer, statsTable(s))
 	if c.String("log-format") == "json" {
-		logrus.WithFields(s.Fields()).Info("criu statistics")
+		logrus.WithFields(statsFields(s)).Info("criu statistics")
 	}
 }
 
@@ -68,7 +68,7 @@ func showProgress(r *runtime.Root, id string, o *libcontainer.CriuOpts) (stop fu
 	if !isTerminal(os.Stderr) {
 		return func() {}
 	}
-	return criu.StartProgress(os.Stderr, "checkpoint "+id, o.ImagesDirectory, expectedImage(r, id))
+	return startProgress(os.Stderr, "checkpoint "+id, o.ImagesDirectory, expectedImage(r, id))
 }
 
 // expectedImage guesses the size of a checkpoint from the container's memory:

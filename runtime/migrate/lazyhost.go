@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
 )
 
 // lazyUnusable says why post-copy cannot work with this CRIU and kernel ("" = it can).
@@ -25,7 +26,7 @@ func lazyUnusable(env *criu.Env) string {
 	if env != nil {
 		bin = env.Binary
 	}
-	if ok, detail := criu.HostHas(bin, criu.NeedUffd); !ok {
+	if ok, detail := host.Has(bin, criu.NeedUffd); !ok {
 		return detail
 	}
 	return ""
@@ -48,9 +49,8 @@ func freeLoopbackPort() (int, error) {
 // interface, but `criu swrk` reads CRIU_CONFIG_FILE, where an "address" line
 // sets it. A CRIU_CONFIG_FILE the user set is kept (its lines come first).
 func pinPageServer(dir, addr string) (undo func(), err error) {
-	prev, had := os.LookupEnv("CRIU_CONFIG_FILE")
 	var content []byte
-	if had && prev != "" {
+	if prev := os.Getenv(host.EnvConfigFile); prev != "" {
 		if content, err = os.ReadFile(prev); err != nil {
 			return nil, fmt.Errorf("CRIU_CONFIG_FILE: %w", err)
 		}
@@ -63,25 +63,9 @@ func pinPageServer(dir, addr string) (undo func(), err error) {
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		return nil, err
 	}
-	setCriuConfigFile(path, true)
+	restore := criu.UseConfigFile(path)
 	return func() {
-		setCriuConfigFile(prev, had)
+		restore()
 		os.Remove(path)
 	}, nil
-}
-
-// setCriuConfigFile points the `criu swrk` that libcontainer starts (with this
-// process's environment) at the config file path, or unsets CRIU_CONFIG_FILE
-// when set is false. It is this package's only write to the environment.
-//
-// TODO(issue 14): route this through the one owner of CRIU's process
-// environment in criu/ (which also sets PATH, CRIU_FAULT and the per-run
-// CRIU_CONFIG_FILE of UseConfig), or pass the address through libcontainer's
-// org.criu.config annotation, once that owner exists.
-func setCriuConfigFile(path string, set bool) {
-	if set {
-		os.Setenv("CRIU_CONFIG_FILE", path)
-	} else {
-		os.Unsetenv("CRIU_CONFIG_FILE")
-	}
 }

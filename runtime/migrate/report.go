@@ -7,6 +7,7 @@ import (
 
 	"github.com/checkpoint-restore/go-criu/v7/crit"
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/stats"
+	"github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
 )
 
@@ -49,7 +50,7 @@ type Report struct {
 // Line is the one-line summary `mycr migrate` prints.
 func (m *Report) Line() string {
 	s := fmt.Sprintf("migrated %s -> %s (%s): frozen %s, total %s, moved %s (images %s + pages %s)",
-		m.ID, m.TargetID, m.Mode, fmtMs(m.FrozenMs), fmtMs(m.TotalMs), fmtBytes(m.BytesMoved), fmtBytes(m.ImageBytes), fmtBytes(m.PageBytes))
+		m.ID, m.TargetID, m.Mode, fmtMs(m.FrozenMs), fmtMs(m.TotalMs), units.BytesSize(float64(m.BytesMoved)), units.BytesSize(float64(m.ImageBytes)), units.BytesSize(float64(m.PageBytes)))
 	switch {
 	case m.Mode == Lazy && m.CriuFrozenMs > 0:
 		s += fmt.Sprintf(" [CRIU: dump ready after %s, restore %s; source held frozen %s until the last page moved]",
@@ -65,18 +66,6 @@ func fmtMs(ms float64) string {
 		return fmt.Sprintf("%.2fs", ms/1000)
 	}
 	return fmt.Sprintf("%.0fms", ms)
-}
-
-func fmtBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // measure fills the report's timings and CRIU statistics.

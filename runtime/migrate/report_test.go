@@ -14,13 +14,13 @@ func TestReportLine(t *testing.T) {
 	}{
 		{Report{ID: "a", TargetID: "b", Mode: Lazy, FrozenMs: 212.4, TotalMs: 1534, BytesMoved: 3 << 20, ImageBytes: 1536, PageBytes: 3<<20 - 1536,
 			CriuFrozenMs: 1400, CriuDumpReadyMs: 150, CriuRestoreMs: 60},
-			"migrated a -> b (lazy): frozen 212ms, total 1.53s, moved 3.0 MiB (images 1.5 KiB + pages 3.0 MiB)" +
+			"migrated a -> b (lazy): frozen 212ms, total 1.53s, moved 3MiB (images 1.5KiB + pages 2.999MiB)" +
 				" [CRIU: dump ready after 150ms, restore 60ms; source held frozen 1.40s until the last page moved]"},
 		{Report{ID: "a", TargetID: "a", Mode: StopCopy, FrozenMs: 999.6, TotalMs: 2000, BytesMoved: 5 << 30, ImageBytes: 5 << 30,
 			CriuFrozenMs: 900, CriuRestoreMs: 80},
-			"migrated a -> a (stop-and-copy): frozen 1000ms, total 2.00s, moved 5.00 GiB (images 5.00 GiB + pages 0 B) [CRIU: frozen_time 900ms, restore 80ms]"},
+			"migrated a -> a (stop-and-copy): frozen 1000ms, total 2.00s, moved 5GiB (images 5GiB + pages 0B) [CRIU: frozen_time 900ms, restore 80ms]"},
 		{Report{ID: "a", TargetID: "b", Mode: StopCopy, BytesMoved: 1000, ImageBytes: 1000},
-			"migrated a -> b (stop-and-copy): frozen 0ms, total 0ms, moved 1000 B (images 1000 B + pages 0 B)"},
+			"migrated a -> b (stop-and-copy): frozen 0ms, total 0ms, moved 1000B (images 1000B + pages 0B)"},
 	}
 	for _, c := range cases {
 		if got := c.rep.Line(); got != c.want {

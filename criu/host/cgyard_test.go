@@ -1,0 +1,39 @@
+package host
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/moby/sys/mountinfo"
+)
+
+// The yard found on this host holds every hierarchy of /proc/self/cgroup,
+// each mounted at its root in the dir CRIU looks for.
+func TestHostCgroupYardHoldsEveryHierarchy(t *testing.T) {
+	yard := hostCgroupYard()
+	if yard == "" {
+		t.Skip("no cgroup yard on this host (cgroup v2 only or another layout)")
+	}
+	names, err := hierarchyNames("/proc/self/cgroup")
+	if err != nil || len(names) == 0 {
+		t.Fatal(names, err)
+	}
+	for _, h := range names {
+		dir := filepath.Join(yard, h.dir)
+		ok, err := mountinfo.Mounted(dir)
+		if err != nil || !ok {
+			t.Errorf("%s is not a mount point (%v)", dir, err)
+		}
+	}
+}
+
+func TestHierarchyNamesAsCriuNamesThem(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cgroup")
+	os.WriteFile(p, []byte("9:name=systemd:/\n4:cpu,cpuacct:/a\n0::/b\n"), 0o600)
+	got, err := hierarchyNames(p)
+	if err != nil || len(got) != 3 || got[0].dir != "systemd" || got[1].dir != "cpu,cpuacct" ||
+		len(got[1].controllers) != 2 || got[2].dir != "unified" || got[2].controllers != nil {
+		t.Fatalf("%+v %v", got, err)
+	}
+}

@@ -1,6 +1,0 @@
-//go:build !amd64
-
-package criu
-
-// Only the amd64 debug-register layout is implemented.
-func probeHWBreakpoints() (string, error) { return HWUnknown, nil }
