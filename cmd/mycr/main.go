@@ -44,6 +44,7 @@ func newApp() *cli.App {
 		// urfave/cli would print usage and exit 0 for an unknown verb; runc says
 		// "No help topic for 'foo'" and exits 3.
 		CommandNotFound: func(c *cli.Context, name string) {
+			//lint:ignore ST1005 runc's exact text, which callers and runc's tests match
 			fatalCode(fmt.Errorf("No help topic for '%s': see `mycr --help`", name), 3)
 		},
 	}

@@ -58,7 +58,8 @@ var updateCommand = &cli.Command{
 		} else if err := resourceFlags(c, &res); err != nil {
 			return err
 		}
-		if m := res.Memory; m != nil && (m.Kernel != nil || m.KernelTCP != nil) { //nolint:staticcheck // ignored, as runc
+		//lint:ignore SA1019 accepted and ignored, as runc does
+		if m := res.Memory; m != nil && (m.Kernel != nil || m.KernelTCP != nil) {
 			logrus.Warn("kernel memory settings are ignored")
 		}
 		config := ctr.Config()
@@ -87,10 +88,11 @@ func resourceFlags(c *cli.Context, res *specs.LinuxResources) error {
 		"cpu-rt-period": &res.CPU.RealtimePeriod, "cpu-share": &res.CPU.Shares}); err != nil {
 		return err
 	}
-	if err := parseFlags(c, parseBytes, map[string]**int64{"memory": &res.Memory.Limit, "memory-swap": &res.Memory.Swap,
-		"memory-reservation": &res.Memory.Reservation,
-		"kernel-memory":      &res.Memory.Kernel, //nolint:staticcheck // accepted and ignored, as runc
-		"kernel-memory-tcp":  &res.Memory.KernelTCP}); err != nil {
+	memory := map[string]**int64{"memory": &res.Memory.Limit, "memory-swap": &res.Memory.Swap,
+		"memory-reservation": &res.Memory.Reservation, "kernel-memory-tcp": &res.Memory.KernelTCP}
+	//lint:ignore SA1019 --kernel-memory is accepted and ignored, as runc does
+	memory["kernel-memory"] = &res.Memory.Kernel
+	if err := parseFlags(c, parseBytes, memory); err != nil {
 		return err
 	}
 	if c.IsSet("pids-limit") {
@@ -118,9 +120,11 @@ func parseFlags[T any](c *cli.Context, parse func(string) (T, error), dsts map[s
 func rdtFlags(c *cli.Context, rdt *configs.IntelRdt) error {
 	l3, mba := c.String("l3-cache-schema"), c.String("mem-bw-schema")
 	if l3 != "" && !intelrdt.IsCATEnabled() {
+		//lint:ignore ST1005 runc's text
 		return errors.New("Intel RDT/CAT: l3 cache schema is not enabled")
 	}
 	if mba != "" && !intelrdt.IsMBAEnabled() {
+		//lint:ignore ST1005 runc's text
 		return errors.New("Intel RDT/MBA: memory bandwidth schema is not enabled")
 	}
 	if l3 == "" && mba == "" {
