@@ -27,9 +27,11 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 }
 
 // counterScript is the container command of the counter tests: it rewrites
-// /out/count ten times a second, by rename: a checkpoint between truncate and
-// write would leave the file empty until the restore.
-const counterScript = `i=0; while true; do i=$((i+1)); echo $i > /out/c; mv /out/c /out/count; sleep 0.1; done`
+// /out/count ten times a second in place (<>: no truncation, and the numbers only
+// grow longer): a checkpoint between a truncate and the write would leave the
+// file empty until the restore; a rename would leave an image with a file open
+// that a second restore of the same image no longer finds.
+const counterScript = `i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; sleep 0.1; done`
 
 // ReadCounter reads a file holding one number (the counter file). A file caught
 // between truncate and write reads as an error; callers retry.
