@@ -41,6 +41,19 @@ func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOp
 	return criu.SecureImageDir(o.ImagesDirectory)
 }
 
+// DumpExternals lists c's descriptors that point outside the container (stdio
+// on a host file, /dev/null or terminal: extfds.go) and points the next CRIU
+// runs at a configuration that declares them external, as Checkpoint does, so
+// CRIU can dump them; record them in the images' Meta.ExternalFds and a
+// restore hands its own stdio in their place. undo goes back to the defaults.
+func (r *Root) DumpExternals(c *libcontainer.Container, initPid int) (fds []criu.ExternalFd, undo func(), err error) {
+	if fds, err = externalFds(c, initPid); err != nil {
+		return nil, nil, err
+	}
+	r.Criu.UseConfig(r.Dir, criu.RunConfig{Externals: dumpExternals(fds, r.Criu != nil && r.Criu.UserConfig)})
+	return fds, func() { r.Criu.UseConfig(r.Dir, criu.RunConfig{}) }, nil
+}
+
 // CriuVersion is the version of the CRIU this root runs, 0 if unknown.
 func (r *Root) CriuVersion() int { return r.criuVersion() }
 

@@ -221,12 +221,22 @@ func (r *Root) takeOverCreated(id string, o *RestoreOpts) (func() error, error) 
 	return func() error { return destroy(c) }, nil
 }
 
+// ReopenStdio opens the stdio a process holds (daemons' pipes, a log file)
+// through /proc, for a restore that gives the container the stdio it had.
+func ReopenStdio(pid int) ([]*os.File, error) { return reopenStdio(pid) }
+
 // reopenStdio opens the stdio a process holds (daemons' pipes) through /proc.
 func reopenStdio(pid int) ([]*os.File, error) {
 	flags := []int{os.O_RDONLY, os.O_WRONLY, os.O_WRONLY}
 	var files []*os.File
 	for fd, flag := range flags {
-		f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), flag, 0)
+		path := fmt.Sprintf("/proc/%d/fd/%d", pid, fd)
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && flag != os.O_RDONLY {
+			// A new open starts at offset 0: the output goes on at the end
+			// instead of overwriting what the container wrote.
+			flag |= os.O_APPEND
+		}
+		f, err := os.OpenFile(path, flag, 0)
 		if err != nil {
 			for _, o := range files {
 				o.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -76,7 +77,8 @@ type migration struct {
 	freeze     *freezeWatch
 	dumpStart  time.Time
 	restoredAt time.Time
-	psAddr     string // the lazy dump's page server (private, loopback)
+	psAddr     string            // the lazy dump's page server (private, loopback)
+	extFds     []criu.ExternalFd // the source's descriptors outside it (stdio on host files)
 }
 
 // errSwitchedOver marks an error after which the target, not the source, runs.
@@ -175,6 +177,14 @@ func fallbackAfter(err error, noFallback bool) (why string, ok bool) {
 func (m *migration) run(mode string) error {
 	m.rep.Mode = mode
 	attempt := func() error {
+		// Before the lazy dump pins its page server (it copies this config),
+		// and again per attempt: a failed target restore resets CRIU's config.
+		fds, undo, err := m.r.DumpExternals(m.c, m.state.InitProcessPid)
+		if err != nil {
+			return err
+		}
+		defer undo()
+		m.extFds = fds
 		if mode == Lazy {
 			return m.lazy()
 		}

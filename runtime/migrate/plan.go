@@ -85,7 +85,17 @@ func (m *migration) load() error {
 		return err
 	}
 	m.c, m.srcBundle = c, runtime.Bundle(c)
-	return m.loadTarget()
+	if err := m.loadTarget(); err != nil {
+		return err
+	}
+	// A move keeps the container's stdio (a log file, a daemon's pipes) unless
+	// the caller gave other stdio; a terminal container gets a new pty instead.
+	if m.o.Launch.IO.Stdio == nil && !m.o.Launch.IO.Terminal {
+		if m.o.Launch.IO.Stdio, err = runtime.ReopenStdio(m.state.InitProcessPid); err != nil {
+			return fmt.Errorf("take over the stdio of %s: %w", m.o.ID, err)
+		}
+	}
+	return nil
 }
 
 // loadTarget reads the target's bundle (default: the source's), remaps its

@@ -15,7 +15,7 @@ import (
 // (restore and lazy-pages logs) counts too, since a lazy dump waits for it.
 func (m *migration) dump(o *libcontainer.CriuOpts) error {
 	meta := criu.NewMeta(m.o.ID, m.srcBundle, m.r.CriuVersion())
-	meta.TCPEstablished, meta.LazyPages = o.TcpEstablished, o.LazyPages
+	meta.TCPEstablished, meta.LazyPages, meta.ExternalFds = o.TcpEstablished, o.LazyPages, m.extFds
 	if err := criu.WriteMeta(o.ImagesDirectory, meta); err != nil {
 		return err
 	}
