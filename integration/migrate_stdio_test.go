@@ -8,6 +8,22 @@ import (
 	"testing"
 )
 
+// TestMigrateSameIDFallsBack: moving a container to another root on this host
+// under the same ID cannot go lazily (the target needs the cgroup the frozen
+// source holds); it goes by stop-and-copy and says why.
+func TestMigrateSameIDFallsBack(t *testing.T) {
+	requireCRIU(t)
+	src, dst := NewEnv(t), NewEnv(t)
+	c := src.StartCounter("mig-same")
+	r := src.MustRun("migrate", "--to-root", dst.Root, c.ID)
+	if !strings.Contains(r.Stderr, "--target-id") || !strings.Contains(r.Stdout, "stop-and-copy") {
+		t.Errorf("want a stop-and-copy move with a hint at --target-id:\n%s", r)
+	}
+	src.ExpectGone(c.ID)
+	dst.ExpectStatus(c.ID, "running")
+	WaitCounterAbove(t, c.Count, MustCounter(t, c.Count)+5, defaultTimeout)
+}
+
 // TestMigrateKeepsFileStdio: a container run as the README's first example
 // (stdout to a log file) migrates in both modes, and the moved container goes
 // on writing into the same log, after what it wrote before (not over it).

@@ -124,7 +124,14 @@ func Run(r *runtime.Root, o Opts) (*Report, error) {
 // runWithFallback runs the chosen mode and, if a lazy dump was refused before
 // the switch (the source runs again), stop-and-copy unless NoFallback.
 func (m *migration) runWithFallback() error {
-	mode, why, err := chooseMode(m.o.Mode, m.o.NoFallback, func() string { return lazyUnusable(m.r.Criu) })
+	mode, why, err := chooseMode(m.o.Mode, m.o.NoFallback, func() string {
+		if m.o.TargetID == m.o.ID && m.spec.Linux != nil && m.spec.Linux.CgroupsPath == "" {
+			// The lazy target starts beside the frozen source, whose cgroup
+			// (named after the ID) is still busy: "cgroup is not empty".
+			return "on one host the target needs a cgroup of its own while the source is frozen: give --target-id"
+		}
+		return lazyUnusable(m.r.Criu)
+	})
 	if err != nil {
 		m.removeTemp() // nothing ran: no logs worth keeping
 		return err
