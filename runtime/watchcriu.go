@@ -7,7 +7,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu"
-	"github.com/mycr/mycr/runtime/internal/criuseed"
+	"github.com/mycr/mycr/internal/criuseed"
 )
 
 // watchCriu runs a CRIU operation under the watchdog.

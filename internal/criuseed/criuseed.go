@@ -1,6 +1,6 @@
 // Package criuseed hands libcontainer the CRIU version mycr already knows, the
 // one place where mycr writes into libcontainer's internals (reflect+unsafe),
-// kept apart so that runtime/ itself has no unsafe.
+// kept apart so that runtime/ has no unsafe.
 //
 // Why: without it every Checkpoint and Restore of a freshly loaded
 // libcontainer.Container starts `criu swrk` once more only to ask for the
