@@ -28,7 +28,7 @@ func saveForRollback(c *libcontainer.Container, o *libcontainer.CriuOpts) *rollb
 	if err != nil {
 		return b
 	}
-	if b.stdio, err = reopenStdio(st.InitProcessPid); err != nil {
+	if b.stdio, err = ReopenStdio(st.InitProcessPid); err != nil {
 		b.why = fmt.Sprintf("its stdio could not be kept for it: %v", err)
 		logrus.Debugf("export of %s: %s", c.ID(), b.why)
 		return b

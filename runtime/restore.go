@@ -214,7 +214,7 @@ func (r *Root) takeOverCreated(id string, o *RestoreOpts) (func() error, error) 
 		if err != nil {
 			return nil, err
 		}
-		if o.Launch.IO.Stdio, err = reopenStdio(state.InitProcessPid); err != nil {
+		if o.Launch.IO.Stdio, err = ReopenStdio(state.InitProcessPid); err != nil {
 			return nil, fmt.Errorf("take over the stdio of created container %s: %w", id, err)
 		}
 	}
@@ -223,10 +223,7 @@ func (r *Root) takeOverCreated(id string, o *RestoreOpts) (func() error, error) 
 
 // ReopenStdio opens the stdio a process holds (daemons' pipes, a log file)
 // through /proc, for a restore that gives the container the stdio it had.
-func ReopenStdio(pid int) ([]*os.File, error) { return reopenStdio(pid) }
-
-// reopenStdio opens the stdio a process holds (daemons' pipes) through /proc.
-func reopenStdio(pid int) ([]*os.File, error) {
+func ReopenStdio(pid int) ([]*os.File, error) {
 	flags := []int{os.O_RDONLY, os.O_WRONLY, os.O_WRONLY}
 	var files []*os.File
 	for fd, flag := range flags {
