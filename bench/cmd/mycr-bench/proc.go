@@ -137,6 +137,9 @@ type Result struct {
 
 func (r Result) Ms() float64 { return float64(r.End.Sub(r.Start).Microseconds()) / 1000 }
 
+// defaultEnv is the environment of commands that set none (nil: the bench's own).
+var defaultEnv []string
+
 var devNull *os.File
 
 func (c Cmd) Run() (Result, error) {
@@ -173,6 +176,9 @@ func (c Cmd) Run() (Result, error) {
 		c.Args = append([]string{path}, c.Args[1:]...)
 	}
 	env := c.Env
+	if env == nil {
+		env = defaultEnv
+	}
 	if env == nil {
 		env = os.Environ()
 	}
