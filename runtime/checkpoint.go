@@ -115,22 +115,6 @@ func prepareDirs(o *libcontainer.CriuOpts) error {
 	return prepareWorkDir(o)
 }
 
-// logDir is where CRIU writes its log: the work dir if given, else the image dir.
-func logDir(o *libcontainer.CriuOpts) string {
-	if o.WorkDirectory != "" {
-		return o.WorkDirectory
-	}
-	return o.ImagesDirectory
-}
-
-func progressDirs(o *libcontainer.CriuOpts) []string {
-	dirs := []string{o.ImagesDirectory}
-	if o.WorkDirectory != "" {
-		dirs = append(dirs, o.WorkDirectory)
-	}
-	return dirs
-}
-
 // preFreeze freezes the container's cgroup before CRIU runs. CRIU's own freezing
 // of a cgroup polls in 100 ms steps, which was most of an idle container's
 // checkpoint time; libcontainer's freezer polls in microseconds, and CRIU takes
@@ -141,28 +125,6 @@ func preFreeze(c *libcontainer.Container, wasPaused bool) {
 	}
 	if err := c.Pause(); err != nil {
 		logrus.Debugf("pre-freeze of %s failed, CRIU will freeze it: %v", c.ID(), err)
-	}
-}
-
-// keepRunning undoes what a failed or killed CRIU, or the pre-freeze, may have
-// left: a frozen cgroup. It writes the freezer itself: libcontainer's Status and
-// Resume first wait for a FREEZING cgroup to settle, and on cgroup v1 one never
-// does while a task that joined it cannot freeze (a concurrent exec's init in
-// the middle of execve waits for its own frozen threads), so they would hang
-// forever where thawing ends it.
-func keepRunning(c *libcontainer.Container, wasPaused bool) {
-	if wasPaused {
-		return
-	}
-	st, err := c.State()
-	if err != nil {
-		logrus.Errorf("container %s may be left frozen: %v; run `mycr resume %s`", c.ID(), err, c.ID())
-		return
-	}
-	for _, sub := range []string{"freezer", ""} { // cgroup v1, v2
-		if p := st.CgroupPaths[sub]; p != "" {
-			thaw(p) // halfrestore.go
-		}
 	}
 }
 

@@ -19,15 +19,6 @@ type ExportOpts struct {
 	Key         []byte // optional HMAC key
 }
 
-// exportSource is what the archive needs from the container, read before the
-// checkpoint removes it.
-type exportSource struct {
-	bundle, rootfs string
-	readonly       bool
-	created        time.Time
-	mounts         []string
-}
-
 // CheckpointExport checkpoints id and writes the images, the bundle's config, the
 // rootfs changes since start and metadata with checksums into one archive.
 // The destination is opened first: one that cannot be written fails the export

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -96,4 +97,13 @@ func (d *exportDest) abort() {
 		d.f = nil
 		_ = os.Remove(d.part)
 	}
+}
+
+// exportSource is what the archive needs from the container, read before the
+// checkpoint removes it.
+type exportSource struct {
+	bundle, rootfs string
+	readonly       bool
+	created        time.Time
+	mounts         []string
 }

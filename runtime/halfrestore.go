@@ -147,16 +147,6 @@ func emptyCgroups(paths map[string]string, limit time.Duration) int {
 	}
 }
 
-// thaw un-freezes a cgroup v1 freezer or a cgroup v2 group (no-op elsewhere).
-func thaw(path string) {
-	if _, err := os.Stat(filepath.Join(path, "freezer.state")); err == nil {
-		_ = os.WriteFile(filepath.Join(path, "freezer.state"), []byte("THAWED"), 0)
-	}
-	if _, err := os.Stat(filepath.Join(path, "cgroup.freeze")); err == nil {
-		_ = os.WriteFile(filepath.Join(path, "cgroup.freeze"), []byte("0"), 0)
-	}
-}
-
 // removeCgroups removes the cgroup dirs, children first. Only the paths the
 // record names (mycr's own container cgroups) are touched.
 func removeCgroups(paths map[string]string) error {

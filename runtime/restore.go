@@ -15,19 +15,6 @@ import (
 	"github.com/mycr/mycr/spec"
 )
 
-// RestoreOpts describe a restore: which images, into which container, with what stdio.
-type RestoreOpts struct {
-	Create    CreateOpts // ID, and Bundle ("" = current dir, else the checkpoint's bundle)
-	Criu      libcontainer.CriuOpts
-	Launch    LaunchOpts
-	Import    string // archive to restore from ("-" = stdin) instead of an image dir
-	ImportKey []byte // verify Import's signature with it (criu.ArchiveKey); nil: none
-	// Checkpoint is the image dir when the caller opened it already (--all);
-	// nil: Criu.ImagesDirectory (or Import) is opened.
-	Checkpoint  *Checkpoint
-	RemapMounts map[string]string // bind mount destination -> new host source
-}
-
 // Restore brings a checkpoint back as container o.Create.ID. If that ID names a
 // container in the "created" state, the checkpoint is restored into it (runsc-style),
 // keeping its bundle and stdio; otherwise a new container is made (runc-style), and

@@ -61,3 +61,19 @@ func absImagePath(o *libcontainer.CriuOpts) error {
 	o.ImagesDirectory = abs
 	return err
 }
+
+// logDir is where CRIU writes its log: the work dir if given, else the image dir.
+func logDir(o *libcontainer.CriuOpts) string {
+	if o.WorkDirectory != "" {
+		return o.WorkDirectory
+	}
+	return o.ImagesDirectory
+}
+
+func progressDirs(o *libcontainer.CriuOpts) []string {
+	dirs := []string{o.ImagesDirectory}
+	if o.WorkDirectory != "" {
+		dirs = append(dirs, o.WorkDirectory)
+	}
+	return dirs
+}

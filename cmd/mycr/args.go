@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -74,4 +75,12 @@ func argsError(c *cli.Context, what string) error {
 func containerID(c *cli.Context) (string, error) {
 	id := c.Args().First()
 	return id, spec.ValidateID(id)
+}
+
+// absOrEmpty makes a path absolute before anything changes directory into the bundle.
+func absOrEmpty(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	return filepath.Abs(p)
 }

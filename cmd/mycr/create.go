@@ -1,8 +1,6 @@
 package main
 
 import (
-	"path/filepath"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/urfave/cli/v2"
@@ -92,12 +90,4 @@ func createOpts(c *cli.Context, id, bundle string, s *specs.Spec) runtime.Create
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 	}
-}
-
-// absOrEmpty makes a path absolute before anything changes directory into the bundle.
-func absOrEmpty(p string) (string, error) {
-	if p == "" {
-		return "", nil
-	}
-	return filepath.Abs(p)
 }

@@ -39,15 +39,6 @@ func (m *mdWriter) netnsFindings(add func(string, ...any)) {
 	}
 }
 
-func ok(v ...float64) bool {
-	for _, x := range v {
-		if x != x { // NaN
-			return false
-		}
-	}
-	return true
-}
-
 // moreFindings: migration totals and archive throughput.
 func (m *mdWriter) moreFindings(add func(string, ...any)) {
 	for _, size := range m.b.MigSizes {

@@ -33,17 +33,6 @@ func (b *Bench) report(want map[string]bool) error {
 	return os.WriteFile(filepath.Join(b.Out, "benchmarks.md"), []byte(text), 0o644)
 }
 
-type mdWriter struct {
-	b   *Bench
-	res *Results
-	dir string
-	sb  strings.Builder
-}
-
-func (m *mdWriter) p(format string, a ...any) { fmt.Fprintf(&m.sb, format+"\n", a...) }
-
-func (m *mdWriter) s(group, op, who string) *Series { return m.res.find(group, op, who, 0, "") }
-
 func (m *mdWriter) render(want map[string]bool) string {
 	r := m.res
 	m.p("# Benchmarks: mycr vs runc, crun and bare CRIU")
