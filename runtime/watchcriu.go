@@ -3,11 +3,9 @@ package runtime
 import (
 	"fmt"
 
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu"
-	"github.com/mycr/mycr/internal/criuseed"
 )
 
 // watchCriu runs a CRIU operation under the watchdog.
@@ -54,20 +52,4 @@ func (r *Root) RetryAtBreakpoint(b BreakpointRetry, attempt func() error) error 
 		}
 	}
 	return attempt()
-}
-
-// criuVersion is the version of the CRIU in use, 0 if unknown.
-func (r *Root) criuVersion() int {
-	if r.Criu == nil {
-		return 0
-	}
-	return r.Criu.Version
-}
-
-// seedCriu hands c this root's CRIU version (criuseed: libcontainer would
-// otherwise start criu once more to ask), for every container mycr loads or
-// creates (commands that never run CRIU pay ~100 ns).
-func (r *Root) seedCriu(c *libcontainer.Container) *libcontainer.Container {
-	criuseed.Seed(c, r.criuVersion())
-	return c
 }
