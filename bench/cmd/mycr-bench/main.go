@@ -24,43 +24,6 @@ import (
 	"time"
 )
 
-type Bench struct {
-	Out        string
-	Work       string
-	Runs       int
-	LifeRuns   int
-	MemRuns    int
-	BigRuns    int
-	MemSizes   []int
-	JVMRuns    int
-	MemRuncMax int
-	MigSizes   []int
-	MigRuns    int
-	ArcSizes   []int
-	ArcFill    int
-	Fault      string
-
-	res     *Results
-	mycr    *rt
-	runc    *rt
-	crun    *rt
-	target  *rt // mycr's second state root: the migration target
-	criu    *bareCriu
-	peers   []*rt // lifecycle runtimes
-	tr      *tracer
-	baseEnv []string
-	repo    string
-	// shared rootfs and bundles
-	rootfs               string
-	bSleep, bTrue, bBusy string
-	bCRIUConf            string
-	memRootfs, jvmRootfs string
-	jvmJava              string
-	jvmMounts            []any
-	tmpfsDir, diskDir    string
-	tmpfsMounted         bool
-}
-
 func main() {
 	b := &Bench{}
 	var sections, memSizes, migSizes, arcSizes, mycrBin, runcBin, crunBin, criuBin string
@@ -173,8 +136,4 @@ func (b *Bench) main(sections, mycrBin, runcBin, crunBin, criuBin string) error 
 	}
 	b.res.Seconds = time.Since(start).Seconds()
 	return b.report(want)
-}
-
-func logf(format string, a ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 }
