@@ -8,7 +8,8 @@ import (
 )
 
 // Exec runs an additional process in a running container. In the foreground it
-// returns the process's exit status.
+// returns the process's exit status. A paused container is refused unless
+// o.IgnorePaused: the process then starts frozen and runs once the container resumes.
 func Exec(c *libcontainer.Container, ps *specs.Process, o LaunchOpts) (int, error) {
 	status, err := c.Status()
 	if err != nil {
@@ -17,8 +18,8 @@ func Exec(c *libcontainer.Container, ps *specs.Process, o LaunchOpts) (int, erro
 	if status == libcontainer.Stopped {
 		return -1, fmt.Errorf("cannot exec in a stopped container: %w", libcontainer.ErrNotRunning)
 	}
-	if status == libcontainer.Paused {
-		return -1, fmt.Errorf("cannot exec in a paused container: resume it first: %w", libcontainer.ErrPaused)
+	if status == libcontainer.Paused && !o.IgnorePaused {
+		return -1, fmt.Errorf("cannot exec in a paused container (resume it first, or use --ignore-paused to start the process frozen until resume): %w", libcontainer.ErrPaused)
 	}
 	p, err := NewProcess(ps)
 	if err != nil {

@@ -33,6 +33,9 @@ type LaunchOpts struct {
 	// SubCgroupPaths puts an exec'd process into sub-cgroups of the container's
 	// (libcontainer's controller -> path map, exec --cgroup).
 	SubCgroupPaths map[string]string
+	// IgnorePaused lets exec start a process in a paused container (exec
+	// --ignore-paused); it stays frozen until the container resumes.
+	IgnorePaused bool
 }
 
 // Launch starts (or restores) the container's init and, in the foreground, waits for it

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/runc/libcontainer"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
@@ -34,7 +35,7 @@ var execCommand = &cli.Command{
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds to the process"},
 		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an existing sub-cgroup: [<controller>[,<controller>]:]<path> (repeat per controller on cgroup v1)"},
 		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
-		&cli.BoolFlag{Name: "ignore-paused", Hidden: true},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container (the process runs once it is resumed)"},
 	},
 	SkipFlagParsing: false,
 	Action: func(c *cli.Context) error {
@@ -77,12 +78,20 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("ignore-paused") {
+		// The lock would keep `resume` from thawing the container while the new
+		// process waits, frozen, to run: nothing to guard against, it is frozen.
+		if st, err := ctr.Status(); err == nil && st == libcontainer.Paused {
+			unlock()
+		}
+	}
 	status, err := runtime.Exec(ctr, ps, runtime.LaunchOpts{
 		IO:             runtime.IOConfig{Detach: c.Bool("detach"), ConsoleSocket: c.String("console-socket")},
 		PidFile:        pidFile,
 		PreserveFDs:    c.Int("preserve-fds"),
 		Started:        unlock,
 		SubCgroupPaths: subCgroups,
+		IgnorePaused:   c.Bool("ignore-paused"),
 	})
 	if err != nil {
 		return err
