@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -171,6 +172,9 @@ func execProcess(c *cli.Context, bundle string) (*specs.Process, error) {
 		}
 	}
 	for _, g := range c.Int64Slice("additional-gids") {
+		if g < 0 || g > math.MaxUint32 {
+			return nil, fmt.Errorf("--additional-gids %d: want a group ID from 0 to %d", g, uint32(math.MaxUint32))
+		}
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
 	if l := c.String("process-label"); l != "" {
@@ -179,13 +183,21 @@ func execProcess(c *cli.Context, bundle string) (*specs.Process, error) {
 	if a := c.String("apparmor"); a != "" {
 		p.ApparmorProfile = a
 	}
-	if c.Bool("no-new-privs") {
-		p.NoNewPrivileges = true
+	if c.IsSet("no-new-privs") { // --no-new-privs=false overrides the bundle's true
+		p.NoNewPrivileges = c.Bool("no-new-privs")
 	}
-	if caps := c.StringSlice("cap"); len(caps) > 0 && p.Capabilities != nil {
+	if caps := c.StringSlice("cap"); len(caps) > 0 {
+		if p.Capabilities == nil {
+			p.Capabilities = &specs.LinuxCapabilities{}
+		}
 		p.Capabilities.Bounding = append(p.Capabilities.Bounding, caps...)
 		p.Capabilities.Effective = append(p.Capabilities.Effective, caps...)
 		p.Capabilities.Permitted = append(p.Capabilities.Permitted, caps...)
+		// As runc: ambient too, where the bundle sets inheritable ones (ambient
+		// capabilities need their inheritable bit, which --cap does not add).
+		if p.Capabilities.Inheritable != nil {
+			p.Capabilities.Ambient = append(p.Capabilities.Ambient, caps...)
+		}
 	}
 	return p, spec.ValidateProcess(p)
 }
