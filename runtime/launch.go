@@ -36,6 +36,9 @@ type LaunchOpts struct {
 	// IgnorePaused lets exec start a process in a paused container (exec
 	// --ignore-paused); it stays frozen until the container resumes.
 	IgnorePaused bool
+	// PidfdSocket, if set, is a unix socket that receives a pidfd of the
+	// process (create, run, exec --pidfd-socket; see pidfdSocket).
+	PidfdSocket string
 }
 
 // Launch starts (or restores) the container's init and, in the foreground, waits for it
@@ -71,6 +74,11 @@ func runProcess(c *libcontainer.Container, p *libcontainer.Process, act Action, 
 		return -1, err
 	}
 	defer io.close()
+	closePidfd, err := pidfdSocket(p, o.PidfdSocket)
+	if err != nil {
+		return -1, err
+	}
+	defer closePidfd()
 	if reaper != nil {
 		reaper.waitCaught()
 	}

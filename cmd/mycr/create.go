@@ -27,7 +27,7 @@ func launchFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root to jail the process"},
 		&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds (3..3+N-1) to the container"},
-		&cli.StringFlag{Name: "pidfd-socket", Usage: "accepted for runc compatibility; not supported", Hidden: true},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the container's init (SCM_RIGHTS)"},
 	}
 }
 
@@ -68,6 +68,7 @@ func launch(c *cli.Context, act runtime.Action) error {
 		PidFile:     pidFile,
 		NoSubreaper: c.Bool("no-subreaper"),
 		PreserveFDs: c.Int("preserve-fds"),
+		PidfdSocket: c.String("pidfd-socket"),
 	})
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ var execCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds to the process"},
 		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an existing sub-cgroup: [<controller>[,<controller>]:]<path> (repeat per controller on cgroup v1)"},
-		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the process (SCM_RIGHTS)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container (the process runs once it is resumed)"},
 	},
 	SkipFlagParsing: false,
@@ -93,6 +93,7 @@ func execAction(c *cli.Context) error {
 		Started:        unlock,
 		SubCgroupPaths: subCgroups,
 		IgnorePaused:   c.Bool("ignore-paused"),
+		PidfdSocket:    c.String("pidfd-socket"),
 	})
 	if err != nil {
 		return err
