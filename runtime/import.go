@@ -22,7 +22,8 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 		return nil, func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	if err := archive.ExtractArchive(o.Import, tmp, o.ImportKey); err != nil {
+	xo := archive.ExtractOptions{Key: o.ImportKey, Unverified: o.ImportUnverified}
+	if _, err := archive.ExtractArchive(o.Import, tmp, xo); err != nil {
 		return nil, cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
 	cp = OpenCheckpoint(filepath.Join(tmp, archive.ArchiveImagesDir))

@@ -9,6 +9,8 @@ type RestoreOpts struct {
 	Launch    LaunchOpts
 	Import    string // archive to restore from ("-" = stdin) instead of an image dir
 	ImportKey []byte // verify Import's signature with it (criu.ArchiveKey); nil: none
+	// ImportUnverified accepts a Podman or Kubernetes archive (no manifest).
+	ImportUnverified bool
 	// Checkpoint is the image dir when the caller opened it already (--all);
 	// nil: Criu.ImagesDirectory (or Import) is opened.
 	Checkpoint  *Checkpoint

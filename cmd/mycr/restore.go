@@ -29,7 +29,8 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "lsm-profile", Usage: "LSM profile for the restored processes (TYPE:NAME)"},
 		&cli.StringFlag{Name: "lsm-mount-context", Usage: "LSM mount context for the restored mounts"},
 		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
-		&cli.StringFlag{Name: "import", Usage: "restore from a checkpoint archive (FILE, or - for stdin) made by checkpoint --export"},
+		&cli.StringFlag{Name: "import", Usage: "restore from a checkpoint archive (FILE, or - for stdin) made by checkpoint --export, Podman or Kubernetes"},
+		&cli.BoolFlag{Name: "unverified", Usage: "with --import: accept an archive that cannot be verified (Podman's, Kubernetes'; no mycr manifest)"},
 		&cli.StringSliceFlag{Name: "remap-mount", Usage: "DEST=SRC: bind-mount SRC at DEST instead of the configured source"},
 		&cli.BoolFlag{Name: "all", Usage: "restore every checkpoint under --image-root as the container it was"},
 		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory holding one image dir per container"},
@@ -111,6 +112,7 @@ func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts
 			}
 		}
 		ro.Import = imp
+		ro.ImportUnverified = c.Bool("unverified")
 	}
 	return r, ro, nil
 }

@@ -74,16 +74,6 @@ func (c Compression) split() (Compression, int) {
 	return Compression(algo), n
 }
 
-// ConfigDump is the config.dump member (checkpointctl's ContainerConfig fields).
-type ConfigDump struct {
-	ID              string `json:"id"`
-	Name            string `json:"name"`
-	RootfsImageName string `json:"rootfsImageName,omitempty"`
-	OCIRuntime      string `json:"runtime,omitempty"`
-	CreatedTime     string `json:"createdTime"`
-	CheckpointedAt  string `json:"checkpointedTime,omitempty"`
-}
-
 // Manifest lists every member with its checksum; it is the archive's last member.
 // With a key, HMAC authenticates the member list (a checksum alone only proves
 // the archive was not corrupted, not that nobody rewrote it).
@@ -92,6 +82,9 @@ type Manifest struct {
 	Meta    *criu.Meta       `json:"meta,omitempty"`
 	Members []ManifestMember `json:"members"`
 	HMAC    string           `json:"hmac,omitempty"`
+	// Foreign names the tool that made an archive without a mycr manifest
+	// ("Podman", "CRI-O", ...; foreign.go): its members are listed, unverified.
+	Foreign string `json:"-"`
 }
 
 // ManifestMember is one archived file.

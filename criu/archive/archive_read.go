@@ -20,32 +20,38 @@ import (
 type ExtractOptions struct {
 	Key     []byte // verify the manifest's HMAC (required when set)
 	MaxSize int64  // total bytes; 0 = defaultMaxArchived
+	// Unverified accepts an archive without a mycr manifest that has the layout
+	// of Podman's or Kubernetes' checkpoint archives (foreign.go).
+	Unverified bool
 }
 
 // ExtractArchive extracts the archive at path ("-" = stdin) into dir, verifying
-// it, and its signature with key if not nil (ArchiveKey).
-func ExtractArchive(archive, dir string, key []byte) error {
+// it, and its signature with o.Key if not nil (ArchiveKey).
+func ExtractArchive(archive, dir string, o ExtractOptions) (*Manifest, error) {
 	var r io.Reader = os.Stdin
 	if archive != "-" {
 		f, err := os.Open(archive)
 		if err != nil {
-			return fmt.Errorf("open archive: %w", err)
+			return nil, fmt.Errorf("open archive: %w", err)
 		}
 		defer f.Close()
 		r = f
 	}
-	m, err := Extract(r, dir, ExtractOptions{Key: key})
-	if err == nil && key == nil && m.HMAC != "" {
+	name := archive
+	if name == "-" {
+		name = "on stdin"
+	}
+	m, err := Extract(r, dir, o)
+	if err == nil && m.Foreign != "" {
+		logrus.Warnf("archive %s was made by %s: it has no checksums or signature and was NOT verified (--unverified)", name, m.Foreign)
+	}
+	if err == nil && o.Key == nil && m.HMAC != "" {
 		// Checksums only prove it is not corrupt: a signed archive is worth
 		// its signature only when someone checks it.
-		name := archive
-		if name == "-" {
-			name = "on stdin"
-		}
 		logrus.Warnf("archive %s is signed, but its signature was NOT verified: pass --archive-key FILE "+
 			"(or set MYCR_ARCHIVE_KEY_FILE) with the key it was signed with to verify it", name)
 	}
-	return err
+	return m, err
 }
 
 // Extract unpacks a checkpoint archive into dir (which must exist, private) and
@@ -73,6 +79,9 @@ func Extract(r io.Reader, dir string, o ExtractOptions) (*Manifest, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("archive is not a valid checkpoint archive: %w", err)
+		}
+		if hdr.Typeflag == tar.TypeDir && path.Clean(hdr.Name) == "." {
+			continue // "./", as other tools write it
 		}
 		name, err := memberName(hdr.Name)
 		if err != nil {
@@ -108,7 +117,10 @@ func Extract(r io.Reader, dir string, o ExtractOptions) (*Manifest, error) {
 		got[name] = mm
 	}
 	if manifest == nil {
-		return nil, fmt.Errorf("archive has no %s: not made by mycr, or truncated", ArchiveManifest)
+		if o.Key != nil {
+			return nil, fmt.Errorf("archive has no %s, so no signature, but a key was given: refused", ArchiveManifest)
+		}
+		return foreign(dir, got, o.Unverified)
 	}
 	return manifest, verify(manifest, got, o.Key)
 }
