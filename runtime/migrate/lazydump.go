@@ -107,3 +107,21 @@ func (m *migration) lazyDumpEnded(err error) error {
 	}
 	return &lazyRefusedError{Err: err}
 }
+
+// lazyRefusedError is a lazy dump that failed before the switch began: the
+// source runs again, so stop-and-copy may be tried.
+type lazyRefusedError struct{ Err error }
+
+func (e *lazyRefusedError) Error() string { return "lazy dump failed: " + e.Err.Error() }
+func (e *lazyRefusedError) Unwrap() error { return e.Err }
+
+// lazyRun is what one lazy attempt has set up so far, for its commit or abort.
+type lazyRun struct {
+	ln        net.Listener // the relay's port, where the lazy-pages daemon connects
+	relayPort int
+	psPort    int        // the dump's private page server, on loopback
+	status    *os.File   // read end of the dump's status fd
+	dumpDone  chan error // the dump's end
+	relay     *pageRelay
+	daemon    *lazyDaemon
+}
