@@ -17,11 +17,23 @@ import (
 // CRIU's --cgroup-yard, CRIU reads the dumped cgroups there instead of
 // mounting every hierarchy in a temporary yard and unmounting it again
 // (~12 ms of an idle container's dump on a hybrid host with 10 hierarchies).
+//
+// A hierarchy whose mount is hidden by a later mount (a bind of one of its cgroups
+// over it, as a test or a nested runtime makes) has no usable dir there: CRIU
+// would read the bound cgroup's subtree as the hierarchy's root. Then there is
+// no host yard and CRIU makes its own.
 func hostCgroupYard() string {
-	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
-		return m.FSType != "cgroup" && m.FSType != "cgroup2", false
-	})
-	if err != nil || len(mounts) == 0 {
+	all, err := mountinfo.GetMounts(nil)
+	if err != nil {
+		return ""
+	}
+	var mounts []*mountinfo.Info
+	for i, m := range all {
+		if (m.FSType == "cgroup" || m.FSType == "cgroup2") && !hidden(m, all[i+1:]) {
+			mounts = append(mounts, m)
+		}
+	}
+	if len(mounts) == 0 {
 		return ""
 	}
 	names, err := hierarchyNames("/proc/self/cgroup")
@@ -102,4 +114,16 @@ func hierarchyRootMount(mounts []*mountinfo.Info, h hierarchy) *mountinfo.Info {
 		}
 	}
 	return nil
+}
+
+// hidden tells whether one of the mounts made after m (later in mountinfo) sits on
+// m's mount point or on a dir above it, so that the path no longer shows m.
+func hidden(m *mountinfo.Info, later []*mountinfo.Info) bool {
+	for _, o := range later {
+		if o.Mountpoint == m.Mountpoint || o.Mountpoint == "/" ||
+			strings.HasPrefix(m.Mountpoint, o.Mountpoint+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -37,3 +37,27 @@ func TestHierarchyNamesAsCriuNamesThem(t *testing.T) {
 		t.Fatalf("%+v %v", got, err)
 	}
 }
+
+// A cgroup mount with a bind mount over it (or over a dir above it) is hidden:
+// its path shows the bound directory, not the hierarchy's root.
+func TestHiddenMounts(t *testing.T) {
+	cg := &mountinfo.Info{Mountpoint: "/sys/fs/cgroup/unified", FSType: "cgroup2", Root: "/"}
+	for _, tc := range []struct {
+		over string
+		want bool
+	}{
+		{"/sys/fs/cgroup/unified", true},
+		{"/sys/fs/cgroup", true},
+		{"/", true},
+		{"/sys/fs/cgroup/unified/x", false},
+		{"/sys/fs/cgroup/uni", false},
+		{"/proc", false},
+	} {
+		if got := hidden(cg, []*mountinfo.Info{{Mountpoint: tc.over}}); got != tc.want {
+			t.Errorf("mount on %s: hidden %v, want %v", tc.over, got, tc.want)
+		}
+	}
+	if hidden(cg, nil) {
+		t.Error("no later mount: not hidden")
+	}
+}
