@@ -117,3 +117,10 @@ func retargetCgroup(s *specs.Spec, cp *Checkpoint, newID string) {
 		s.Linux.CgroupsPath = strings.TrimSuffix(p, m.ID) + newID
 	}
 }
+
+// CheckImageHost tells whether this host can restore a checkpoint described
+// by m (architecture, CRIU version, the host features it needs): the check a
+// migration's target runs before the source freezes anything.
+func (r *Root) CheckImageHost(m *criu.Meta) error {
+	return checkImageHost(m, r.criuVersion(), func(f string) (bool, string) { return host.Has("", f) })
+}

@@ -2,7 +2,10 @@
 # install-deps.sh - everything mycr needs on a fresh Debian 12 machine:
 # CRIU >= 4.2 built from Debian's forky/sid source (bookworm's criu 3.17 does not
 # work on kernel 6.x, and 4.1.1 cannot dump INET sockets on kernels >= 6.16),
-# plus busybox-static (test/demo rootfs) and iptables (CRIU's network lock).
+# plus busybox-static (test/demo rootfs), iptables (CRIU's network lock), and
+# openssh-server/-client and iproute2 (migration to another host; the two-host
+# tests start their own sshd in a network namespace: the system's sshd is
+# never started by this script).
 # Idempotent: a good CRIU already installed is kept (FORCE=1 rebuilds).
 set -euo pipefail
 
@@ -17,7 +20,7 @@ SRC_LIST=/etc/apt/sources.list.d/mycr-criu-src.sources
 # every CRIU run then probes the kernel again (15-45 ms). mycr makes this dir a
 # tmpfs (criu/kdat.go); it must match criu.KdatDir.
 CRIU_RUNDIR=/run/criu
-RUNTIME_DEPS=(busybox-static iptables libseccomp-dev pkg-config)
+RUNTIME_DEPS=(busybox-static iptables libseccomp-dev pkg-config openssh-server openssh-client iproute2)
 BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler
   protobuf-compiler python3-protobuf libnl-3-dev libnet1-dev libcap-dev pkg-config
   libbsd-dev libaio-dev uuid-dev libgnutls28-dev libnftables-dev)
@@ -58,7 +61,16 @@ NEW=$(printf 'Types: deb-src\nURIs: %s\nSuites: forky sid\nComponents: main\n%s\
 if [ "$(cat "$SRC_LIST" 2>/dev/null)" != "$NEW" ]; then echo "$NEW" > "$SRC_LIST"; fi
 apt_update
 log "installing ${RUNTIME_DEPS[*]} and CRIU build dependencies (from bookworm)"
+# Installing openssh-server must not start a system sshd listening on this
+# machine's addresses: deny service starts for this install (policy-rc.d).
+POLICY=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$POLICY"; chmod 755 "$POLICY"; made_policy=1
+  trap '[ $made_policy = 0 ] || rm -f "$POLICY"' EXIT
+fi
 apt_install "${RUNTIME_DEPS[@]}"
+if [ $made_policy = 1 ]; then rm -f "$POLICY"; made_policy=0; fi
 
 if [ "${FORCE:-0}" = 1 ] || ! criu_ok; then
   apt_install "${BUILD_DEPS[@]}"

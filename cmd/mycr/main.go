@@ -52,7 +52,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		checkCommand, checkpointCommand, createCommand, deleteCommand, eventsCommand,
-		execCommand, featuresCommand, inspectCommand, killCommand, listCommand, migrateCommand, pauseCommand, psCommand,
+		execCommand, featuresCommand, inspectCommand, killCommand, listCommand, migrateCommand, migrateReceiveCommand, pauseCommand, psCommand,
 		restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 		updateCommand, guardCommand,
 	}

@@ -37,7 +37,11 @@ container with a terminal needs --console-socket. One line (or --format json)
 reports the frozen time, the total time and the bytes moved.
 See docs/portable.md.`,
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "to-root", Usage: "state root of the target (required)"},
+		&cli.StringFlag{Name: "to-root", Usage: "state root of the target on this host"},
+		&cli.StringFlag{Name: "to", Usage: "another host: ssh://[user@]host[:port] (through the ssh client, with your keys and ~/.ssh/config)"},
+		&cli.StringFlag{Name: "target-root", Usage: "with --to: the state root on the target host (default: mycr's default there)"},
+		&cli.StringFlag{Name: "remote-mycr", Value: "mycr", Usage: "with --to: the mycr binary on the target host"},
+		&cli.StringFlag{Name: "target-stdio", Usage: "with --to: a file on the target host for the container's stdout/stderr (default: /dev/null)"},
 		&cli.StringFlag{Name: "target-id", Usage: "ID of the container on the target (default: the same ID)"},
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "bundle of the target container (default: the source's bundle)"},
 		&cli.StringSliceFlag{Name: "remap-mount", Usage: "DEST=SRC: on the target, bind-mount SRC at DEST instead of the configured source"},
@@ -69,21 +73,15 @@ See docs/portable.md.`,
 		if format != "text" && format != "json" {
 			return fmt.Errorf("invalid --format %q: use text or json", format)
 		}
-		if c.String("to-root") == "" {
-			return errors.New("migrate needs --to-root DIR: the state root of the target")
+		if (c.String("to-root") == "") == (c.String("to") == "") {
+			return errors.New("migrate needs --to-root DIR (another state root on this host) or --to ssh://[user@]host[:port] (another host)")
 		}
 		r, o, err := criuOpts(c)
 		if err != nil {
 			return err
 		}
-		dst, err := runtime.OpenRoot(c.String("to-root"))
-		if err != nil {
-			return err
-		}
-		dst.Criu = r.Criu
 		mo := migrate.Opts{
 			ID:         id,
-			Target:     dst,
 			TargetID:   c.String("target-id"),
 			Mode:       c.String("mode"),
 			NoFallback: c.Bool("no-fallback"),
@@ -116,7 +114,7 @@ See docs/portable.md.`,
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		defer stop()
 		mo.Ctx = ctx
-		rep, err := migrate.Run(r, mo)
+		rep, err := runMigrate(c, r, mo)
 		if err != nil {
 			return err
 		}
@@ -127,4 +125,19 @@ See docs/portable.md.`,
 		_, err = fmt.Fprintln(c.App.Writer, rep.Line())
 		return err
 	},
+}
+
+// runMigrate moves the container to another state root (--to-root) or host (--to).
+func runMigrate(c *cli.Context, r *runtime.Root, mo migrate.Opts) (*migrate.Report, error) {
+	if to := c.String("to"); to != "" {
+		return migrate.RunRemote(r, mo, migrate.Remote{URL: to, Root: c.String("target-root"),
+			Mycr: c.String("remote-mycr"), Stdio: c.String("target-stdio")})
+	}
+	dst, err := runtime.OpenRoot(c.String("to-root"))
+	if err != nil {
+		return nil, err
+	}
+	dst.Criu = r.Criu
+	mo.Target = dst
+	return migrate.Run(r, mo)
 }

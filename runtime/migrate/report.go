@@ -39,8 +39,14 @@ type Report struct {
 	ImageBytes      int64   `json:"image_bytes"` // image files copied to the target
 	PageBytes       int64   `json:"page_bytes"`  // memory pages streamed after the switch
 	BytesMoved      int64   `json:"bytes_moved"`
-	SourceImages    string  `json:"source_images,omitempty"` // kept image dirs, if any
-	TargetImages    string  `json:"target_images,omitempty"`
+	// Host is the ssh:// target of a migration to another host; WireBytes
+	// what crossed the ssh stream (frames of images, pages and control);
+	// Runs which side runs the container ("target").
+	Host         string `json:"host,omitempty"`
+	WireBytes    int64  `json:"wire_bytes,omitempty"`
+	Runs         string `json:"runs,omitempty"`
+	SourceImages string `json:"source_images,omitempty"` // kept image dirs, if any
+	TargetImages string `json:"target_images,omitempty"`
 }
 
 // Line is the one-line summary `mycr migrate` prints.

@@ -49,6 +49,9 @@ func (m *migration) restoreTarget(lazy bool) error {
 
 // destroyTarget removes a target container that must not run (a failed switch).
 func (m *migration) destroyTarget() {
+	if m.dst == nil {
+		return // another host: its migrate-receive destroys its half
+	}
 	// Under its lock: unlocking a container that no longer exists removes the lock file.
 	if lock, err := m.dst.Lock(m.o.TargetID, "migrate"); err == nil {
 		defer lock.Unlock()

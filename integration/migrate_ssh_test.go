@@ -1,0 +1,159 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// sshReport is the part of a cross-host migration's JSON report the tests check.
+type sshReport struct {
+	migrateReport
+	Host      string `json:"host"`
+	Runs      string `json:"runs"`
+	WireBytes int64  `json:"wire_bytes"`
+}
+
+// sshMemProg is memprog running on host A, with a bundle of the same shape
+// (its own rootfs, its own volume) waiting on host B.
+type sshMemProg struct {
+	ID               string
+	BundleA, BundleB string
+	A, B             *MemProg // the same program as seen on each host's volume
+}
+
+// startSSHMemProg builds memprog into a bundle on each host and runs it on A.
+func (h *twoHosts) startSSHMemProg(name string, mb int) *sshMemProg {
+	t := h.t
+	t.Helper()
+	bin := filepath.Join(h.Base, "memprog")
+	if _, err := os.Stat(bin); err != nil {
+		if err := goBuild(bin, "./integration/testdata/memprog", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &sshMemProg{ID: h.A.Env.ID(name)}
+	h.B.Env.mu.Lock()
+	h.B.Env.ids = append(h.B.Env.ids, p.ID)
+	h.B.Env.mu.Unlock()
+	mk := func(n *netHost) (string, *MemProg) {
+		mp := &MemProg{ID: p.ID, Vol: n.Env.Mkdir("vol"), MB: mb, Pages: mb << 20 / 4096}
+		mp.Count = filepath.Join(mp.Vol, "count")
+		// Both "hosts" share this machine's cgroup tree, where two hosts would
+		// not: each names the container's cgroup its own way.
+		cg := Edit(func(s *specs.Spec) { s.Linux.CgroupsPath = "/mycr-twohosts-" + n.Name + "/" + p.ID })
+		b := n.Env.NewBundle(Args("/bin/memprog", "-mb", fmt.Sprint(mb)), Bind(mp.Vol, "/out"), cg)
+		if err := copyFile(bin, filepath.Join(b, "rootfs", "bin", "memprog")); err != nil {
+			t.Fatal(err)
+		}
+		return b, mp
+	}
+	p.BundleA, p.A = mk(h.A)
+	p.BundleB, p.B = mk(h.B)
+	if r := h.RunOn(h.A, defaultTimeout, "run", "-d", "--bundle", p.BundleA, p.ID); r.Code != 0 {
+		t.Fatalf("run on host A:\n%s", r)
+	}
+	waitFor(t, time.Duration(10+mb/64)*time.Second, "memprog to fill its memory", func() (bool, string) {
+		_, err := os.ReadFile(filepath.Join(p.A.Vol, "ready"))
+		return err == nil, fmt.Sprint(err)
+	})
+	WaitCounterAbove(t, p.A.Count, 2, 10*time.Second)
+	return p
+}
+
+// migrateSSH runs `mycr migrate --to ssh://hostb` on host A.
+func (h *twoHosts) migrateSSH(p *sshMemProg, extra ...string) *Proc {
+	args := []string{"migrate", "--to", "ssh://hostb", "--target-root", h.B.Env.Root,
+		"--remote-mycr", mycrBin, "--bundle", p.BundleB, "--format", "json"}
+	return h.StartOn(h.A, append(append(args, extra...), p.ID)...)
+}
+
+func parseSSHReport(t *testing.T, r Result) sshReport {
+	t.Helper()
+	parseMigrateReport(t, r) // the same checks as a local migration's
+	var rep sshReport
+	if err := json.Unmarshal([]byte(lastLine(r.Stdout)), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestMigrateSSH moves memprog from host A to host B through ssh, lazily and
+// by stop-and-copy: it counts on under B's root, every page intact, nothing
+// left on A, the bytes crossed B's link (B cannot read A's dirs), and the
+// bytes on the link match the report's.
+func TestMigrateSSH(t *testing.T) {
+	h := newTwoHosts(t)
+	for _, mode := range []string{"lazy", "stop-and-copy"} {
+		t.Run(mode, func(t *testing.T) {
+			p := h.startSSHMemProg("ssh"+strings.Split(mode, "-")[0], 64)
+			defer h.A.Env.Run("delete", "--force", p.ID)
+			// Host B sees none of host A's dirs: an empty tmpfs.
+			if out := h.nsRun(h.B.holder, "m", "ls", "-A", h.A.Dir); strings.TrimSpace(out) != "" {
+				t.Fatalf("host B can read host A's dir: %q", out)
+			}
+			before := h.VethBytes(h.B)
+			r := h.migrateSSH(p, "--mode", mode).Wait(4 * time.Minute)
+			if r.Code != 0 {
+				t.Fatalf("migrate over ssh failed:\n%s", r)
+			}
+			wire := h.VethBytes(h.B) - before
+			rep := parseSSHReport(t, r)
+			t.Logf("%s: frozen %.0f ms, total %.0f ms, moved %d bytes (images %d, pages %d), ssh stream %d, B's link %d",
+				mode, rep.FrozenMs, rep.TotalMs, rep.BytesMoved, rep.ImageBytes, rep.PageBytes, rep.WireBytes, wire)
+			if rep.Mode != mode || rep.Runs != "target" || rep.TargetPid <= 0 {
+				t.Fatalf("report: %+v", rep)
+			}
+			if mode == "lazy" && rep.PageBytes < int64(p.A.MB)<<20 {
+				t.Errorf("lazy: %d page bytes moved after the switch, want >= %d MiB", rep.PageBytes, p.A.MB)
+			}
+			// Everything crossed B's link, with ssh's and TCP's overhead.
+			if wire < rep.BytesMoved || float64(wire) > 1.15*float64(rep.BytesMoved)+4<<20 {
+				t.Errorf("%d bytes on B's link for %d bytes moved: the images did not (only) travel over the network", wire, rep.BytesMoved)
+			}
+			last := WaitCounterAbove(t, p.B.Count, 0, 20*time.Second)
+			WaitCounterAbove(t, p.B.Count, last+2, 20*time.Second)
+			h.B.Env.ExpectMemoryIntact(p.B, p.ID)
+			if r := h.RunOn(h.A, defaultTimeout, "list", "-q"); strings.TrimSpace(r.Stdout) != "" {
+				t.Errorf("host A still lists containers after the move: %q", r.Stdout)
+			}
+			h.B.Env.MustRun("delete", "--force", p.ID)
+		})
+	}
+}
+
+// TestMigrateSSHRefused: the target lacks a bind-mount source, so it refuses
+// before anything freezes; the reason is printed, the container runs on on
+// A untouched and nothing is left on B.
+func TestMigrateSSHRefused(t *testing.T) {
+	h := newTwoHosts(t)
+	p := h.startSSHMemProg("sshrefused", 16)
+	if err := os.RemoveAll(p.B.Vol); err != nil {
+		t.Fatal(err)
+	}
+	r := h.migrateSSH(p).Wait(2 * time.Minute)
+	if r.Code == 0 {
+		t.Fatalf("migrate succeeded to a host without the volume:\n%s", r)
+	}
+	for _, want := range []string{"refuses", p.B.Vol, "not touched"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("the error does not say %q:\n%s", want, r)
+		}
+	}
+	h.A.Env.WaitStatus(p.ID, "running", 5*time.Second)
+	last := WaitCounterAbove(t, p.A.Count, 0, 5*time.Second)
+	WaitCounterAbove(t, p.A.Count, last+2, 10*time.Second)
+	if r := h.RunOn(h.B, defaultTimeout, "list", "-q"); r.Code != 0 || strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("the refused migration left a container on B:\n%s", r)
+	}
+	t.Logf("refused as expected: %s", strings.TrimSpace(r.Stderr))
+	if ents, _ := os.ReadDir(filepath.Join(h.B.Dir, "tmp")); len(ents) != 0 {
+		t.Errorf("the refused migration left %d entries in B's TMPDIR", len(ents))
+	}
+}

@@ -1,0 +1,38 @@
+package migrate
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseSSHURL(t *testing.T) {
+	good := map[string]sshTarget{
+		"ssh://hostb":              {host: "hostb"},
+		"ssh://root@10.0.0.2:2222": {user: "root", host: "10.0.0.2", port: 2222},
+		"ssh://me@[fd00::2]:22/":   {user: "me", host: "fd00::2", port: 22},
+		"ssh://example.org":        {host: "example.org"},
+	}
+	for in, want := range good {
+		got, err := parseSSHURL(in)
+		if err != nil || got != want {
+			t.Errorf("%s: got %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"hostb", "http://hostb", "ssh://", "ssh://u:pw@h", "ssh://h/path", "ssh://h:0", "ssh://h:99999", "ssh://-oProxyCommand=x", "ssh://-l@h"} {
+		if _, err := parseSSHURL(bad); err == nil || !strings.Contains(err.Error(), "ssh://[user@]host[:port]") {
+			t.Errorf("%s: accepted or unclear error: %v", bad, err)
+		}
+	}
+}
+
+func TestSSHCommandQuotes(t *testing.T) {
+	rm := Remote{URL: "ssh://u@h:2", Root: "/var/run/my root's", Mycr: "/opt/mycr"}
+	tg, _ := parseSSHURL(rm.URL)
+	args := rm.sshCommand(tg, false).Args
+	got := strings.Join(args, " ")
+	for _, want := range []string{"-p 2", "-l u", "BatchMode=yes", "-- h '/opt/mycr' --root '/var/run/my root'\\''s' migrate-receive"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ssh command %q lacks %q", got, want)
+		}
+	}
+}

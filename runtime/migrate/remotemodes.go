@@ -1,0 +1,169 @@
+package migrate
+
+import (
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/runtime"
+)
+
+// stopCopy migrates to the other host by checkpoint, send, restore there.
+// CRIU kills the source at the end of its dump; until the target commits,
+// any failure (the link lost included) restores the source here from its
+// images and the target destroys what it made.
+func (x *remoteRun) stopCopy() error {
+	m := x.m
+	if err := m.canceled(); err != nil {
+		return err
+	}
+	fds, undo, err := m.r.DumpExternals(m.c, m.state.InitProcessPid)
+	if err != nil {
+		return err
+	}
+	defer undo()
+	m.extFds = fds
+	o := m.o.Criu
+	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
+	o.LazyPages, o.LeaveRunning, o.PreDump = false, false, false
+	o.StatusFd = -1
+	m.freeze = watchFreeze(m.state)
+	if err := m.dump(&o); err != nil {
+		m.freeze.stopAndGet()
+		runtime.Thaw(m.c)
+		x.abortTarget(err)
+		if m.sourceRunning() {
+			return fmt.Errorf("checkpoint of %s failed, the container is still running on the source: %w", m.o.ID, err)
+		}
+		return fmt.Errorf("checkpoint of %s failed and the container is not running any more: %w", m.o.ID, err)
+	}
+	if err := m.removeSource(); err != nil {
+		logrus.Warn(err)
+	}
+	err = x.sendImages()
+	if err == nil {
+		err = m.canceled()
+	}
+	if err == nil {
+		err = x.restoreThere(false)
+	}
+	if err == nil {
+		err = x.commit()
+	}
+	if err != nil {
+		x.abortTarget(err)
+		return m.rollback(err)
+	}
+	m.measure()
+	return nil
+}
+
+// lazy migrates post-copy to the other host: the source is dumped with lazy
+// pages (frozen, its page server on loopback behind mycr's relay), the
+// images go over the stream, the target starts `criu lazy-pages` whose page
+// requests come back through the stream to the relay, the target restores
+// and runs, and once its daemon has every page the source commits (CRIU
+// kills the source). Before that any failure resumes the source and the
+// target destroys its half.
+func (x *remoteRun) lazy() error {
+	m := x.m
+	if err := m.canceled(); err != nil {
+		return err
+	}
+	fds, undoExt, err := m.r.DumpExternals(m.c, m.state.InitProcessPid)
+	if err != nil {
+		return err
+	}
+	defer undoExt()
+	m.extFds = fds
+	m.o.Address, m.o.Port = "127.0.0.1", 0 // the relay: reached only by our tunnel
+	l, err := m.listenForPages()
+	if err != nil {
+		return err
+	}
+	defer l.ln.Close()
+	x.relayAddr = l.ln.Addr().String()
+	undo, err := m.prepareLazyDump()
+	if err != nil {
+		return err
+	}
+	defer undo()
+	if err := m.startLazyDump(l); err != nil {
+		return err
+	}
+	defer l.status.Close()
+	if err := x.switchOver(l); err != nil {
+		x.abortTarget(err)
+		return m.abortLazy(l, err)
+	}
+	m.notify("%s runs on %s (pid %d); moving the rest of its memory", m.o.TargetID, x.rm.URL, m.rep.TargetPid)
+	err = x.waitPages(l)
+	if err == nil {
+		err = x.commit()
+	}
+	if err != nil {
+		x.abortTarget(err)
+		return m.abortLazy(l, fmt.Errorf("%w; the target was destroyed", err))
+	}
+	m.commitLazy(l)
+	return nil
+}
+
+// switchOver sends the images, starts the target's lazy-pages daemon and
+// restores the target, which then runs.
+func (x *remoteRun) switchOver(l *lazyRun) error {
+	var err error
+	if l.relay, err = newPageRelay(l.ln, x.m.psAddr); err != nil {
+		return fmt.Errorf("connect to the page server: %w", err)
+	}
+	if err := x.sendImages(); err != nil {
+		return err
+	}
+	if err := x.m.canceled(); err != nil {
+		return err
+	}
+	if err := x.link.w.Send(frameLazyStart, nil); err != nil {
+		return linkLost(err)
+	}
+	if err := x.d.expect(frameLazyReady, nil); err != nil {
+		return err
+	}
+	return x.restoreThere(true)
+}
+
+// waitPages waits until the target's daemon has every page (its CLOSE seen
+// by the relay, its exit reported by the target), or something failed.
+func (x *remoteRun) waitPages(l *lazyRun) error {
+	m := x.m
+	target := make(chan error, 1)
+	go func() {
+		f, err := x.d.next()
+		if err == nil {
+			err = decodeFrame(f, framePagesDone, nil)
+		}
+		target <- err
+	}()
+	closed, done := false, false
+	for !closed || !done {
+		select {
+		case err := <-l.relay.ended:
+			if err != nil {
+				return err
+			}
+			closed, l.relay.ended = true, nil
+		case err := <-target:
+			if err != nil {
+				return err
+			}
+			done = true
+			if !closed {
+				return waitRelayClosed(l.relay)
+			}
+		case err := <-l.dumpDone:
+			return &dumpEndedError{err}
+		case <-m.o.Ctx.Done():
+			return m.canceled()
+		}
+	}
+	return nil
+}
