@@ -3,7 +3,6 @@ package runtime
 import (
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 
@@ -16,6 +15,9 @@ type ExportOpts struct {
 	File        string // archive path, "-" for stdout
 	Compression archive.Compression
 	Key         []byte // optional HMAC key
+	// RootfsImage names the image the rootfs came from, for config.dump:
+	// Podman restores an archive into a new container of that image.
+	RootfsImage string
 }
 
 // CheckpointExport checkpoints id and writes the images, the bundle's config, the
@@ -94,8 +96,7 @@ func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.Criu
 		return cp.MetaErr
 	}
 	add := func(name, path string) { files = append(files, archive.ArchiveFile{Name: name, Path: path}) }
-	cfg := archive.ConfigDump{ID: id, Name: id, OCIRuntime: "mycr", CreatedTime: src.created.Format(time.RFC3339Nano),
-		CheckpointedAt: meta.Created.Format(time.RFC3339Nano)}
+	cfg := archive.NewConfigDump(id, x.RootfsImage, src.created, meta.Created)
 	if err := writeJSON(filepath.Join(staging, archive.ArchiveConfigDump), cfg); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ var checkpointCommand = &cli.Command{
 		&cli.BoolFlag{Name: "pre-dump", Usage: "dump memory only (needs soft-dirty tracking, absent on this kernel)"},
 		&cli.StringFlag{Name: "export", Usage: "also write one portable archive to FILE (- for stdout)"},
 		&cli.StringFlag{Name: "compress", Value: "zstd", Usage: "archive compression: zstd, gzip or none; zstd:1..22 or gzip:1..9 sets the level (zstd:1 is the fastest)"},
+		&cli.StringFlag{Name: "rootfs-image", Usage: "with --export: the image the container's rootfs came from (NAME[:TAG], as Podman names it), recorded in config.dump for podman container restore --import"},
 		&cli.BoolFlag{Name: "all", Usage: "checkpoint every running container of the root, each to --image-root/<id>"},
 		&cli.StringFlag{Name: "image-root", Usage: "with --all: directory that receives one image dir per container"},
 		archiveKeyFlag,
@@ -107,7 +108,7 @@ func exportOpts(c *cli.Context, file string) (runtime.ExportOpts, error) {
 			return runtime.ExportOpts{}, err
 		}
 	}
-	return runtime.ExportOpts{File: file, Compression: comp, Key: key}, nil
+	return runtime.ExportOpts{File: file, Compression: comp, Key: key, RootfsImage: c.String("rootfs-image")}, nil
 }
 
 func checkpointAll(c *cli.Context) error {

@@ -32,9 +32,6 @@ func foreign(dir string, got map[string]ManifestMember, unverified bool) (*Manif
 			hasImages = true
 		}
 	}
-	if _, ok := got[ArchiveImagesDir+"/"+metaFile]; ok {
-		return nil, fmt.Errorf("archive was made by mycr but has no %s: truncated", ArchiveManifest)
-	}
 	_, hasConfig := got[ArchiveConfigDump]
 	_, hasSpec := got[ArchiveSpecDump]
 	if !hasImages || !hasConfig || !hasSpec {
@@ -43,6 +40,11 @@ func foreign(dir string, got map[string]ManifestMember, unverified bool) (*Manif
 			ArchiveManifest, ArchiveImagesDir, ArchiveConfigDump, ArchiveSpecDump)
 	}
 	who := ForeignOrigin(dir)
+	if _, ok := got[ArchiveImagesDir+"/"+metaFile]; ok && engine(dir) == "" {
+		// mycr's images, and no engine's annotations: mycr's own archive, cut
+		// before its manifest (Podman's exports of mycr's containers say Podman).
+		return nil, fmt.Errorf("archive was made by mycr but has no %s: truncated", ArchiveManifest)
+	}
 	if !unverified {
 		return nil, fmt.Errorf("archive is a %s checkpoint archive: it has no %s (no checksums, no signature), "+
 			"so mycr cannot verify that it is intact and unaltered. Restoring it runs its contents as root: "+
@@ -60,6 +62,21 @@ func foreign(dir string, got map[string]ManifestMember, unverified bool) (*Manif
 // annotations of its spec.dump (those checkpointctl tells engines by) and the
 // runtime in its config.dump.
 func ForeignOrigin(dir string) string {
+	if e := engine(dir); e != "" {
+		return e
+	}
+	var c ConfigDump
+	if data, err := os.ReadFile(filepath.Join(dir, ArchiveConfigDump)); err == nil {
+		_ = json.Unmarshal(data, &c)
+	}
+	if c.OCIRuntime != "" {
+		return "foreign (runtime " + c.OCIRuntime + ")"
+	}
+	return "foreign"
+}
+
+// engine names the container engine whose annotations spec.dump carries, or "".
+func engine(dir string) string {
 	var s struct {
 		Annotations map[string]string `json:"annotations"`
 	}
@@ -76,12 +93,5 @@ func ForeignOrigin(dir string) string {
 			return "containerd (Kubernetes)"
 		}
 	}
-	var c ConfigDump
-	if data, err := os.ReadFile(filepath.Join(dir, ArchiveConfigDump)); err == nil {
-		_ = json.Unmarshal(data, &c)
-	}
-	if c.OCIRuntime != "" {
-		return "foreign (runtime " + c.OCIRuntime + ")"
-	}
-	return "foreign"
+	return ""
 }

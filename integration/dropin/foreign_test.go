@@ -49,7 +49,7 @@ func TestImportForeignArchive(t *testing.T) {
 
 	t.Cleanup(func() { _, _ = runCmd(30*time.Second, nil, mycrBin, "--root", root, "delete", "-f", "f1m") })
 	start := time.Now()
-	output := restoreWithPipe(t, append(restore, "--unverified", "f1m")...)
+	output := runWithPipe(t, append(restore, "--unverified", "f1m")...)
 	t.Logf("mycr restore --import --unverified of Podman's archive took %v", time.Since(start).Round(time.Millisecond))
 	assertRunsUnderMycr(t, root, "f1m")
 	assertContinues(t, "Podman's (runc's) checkpoint restored by mycr", last, output)
@@ -80,10 +80,10 @@ func busyboxBundle(t *testing.T, dir string) string {
 	return dir
 }
 
-// restoreWithPipe runs `mycr args...` (a detached restore) with stdout and
+// runWithPipe runs `mycr args...` (a detached run or restore) with stdout and
 // stderr on a pipe that outlives it, as conmon gives a container, and returns a
 // reader of what the restored container writes there.
-func restoreWithPipe(t *testing.T, args ...string) func() (string, error) {
+func runWithPipe(t *testing.T, args ...string) func() (string, error) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
