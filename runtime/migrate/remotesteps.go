@@ -34,7 +34,7 @@ func (x *remoteRun) hello(mode string) error {
 	h := wireHello{Version: wireVersion, ID: m.o.ID, TargetID: m.o.TargetID, Bundle: m.o.Bundle,
 		RemapMounts: m.o.RemapMounts, Mode: mode, Meta: mb, Stdio: x.rm.Stdio, Criu: criuToWire(m.o.Criu)}
 	if err := x.link.w.SendJSON(frameHello, h); err != nil {
-		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, linkLost(err))
+		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, x.link.explain(linkLost(err)))
 	}
 	x.tun = &tunnel{w: x.link.w, up: framePagesDown, dial: func() (net.Conn, error) {
 		return net.DialTimeout("tcp", x.relayAddr, 10*time.Second)
