@@ -3,11 +3,11 @@ package migrate
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -69,10 +69,15 @@ func (m *migration) switchOver(l *lazyRun) error {
 	if err := m.canceled(); err != nil {
 		return err
 	}
-	if l.daemon, err = startLazyDaemon(m.r.Criu, m.dstDir, m.o.Address, l.relayPort); err != nil {
+	bin := ""
+	if m.r.Criu != nil {
+		bin = m.r.Criu.Binary
+	}
+	l.daemon, err = criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: m.dstDir, Address: m.o.Address, Port: l.relayPort})
+	if err != nil {
 		return err
 	}
-	if err := l.daemon.waitReady(30*time.Second, m.o.Ctx.Done()); err != nil {
+	if err := l.daemon.WaitReady(30*time.Second, m.o.Ctx.Done()); err != nil {
 		return err
 	}
 	if err := m.restoreTarget(true); err != nil {
@@ -119,8 +124,9 @@ func waitDumpEnd(dumpDone <-chan error, stuck string) error {
 
 // waitPages waits until the lazy-pages daemon has fetched every page and
 // exited successfully, or something failed.
-func (m *migration) waitPages(relay *pageRelay, daemon *lazyDaemon, dumpDone <-chan error) error {
+func (m *migration) waitPages(relay *pageRelay, daemon *criu.LazyPages, dumpDone <-chan error) error {
 	closed := false
+	daemonExited := daemon.Exited()
 	for {
 		select {
 		case err := <-relay.ended:
@@ -129,10 +135,10 @@ func (m *migration) waitPages(relay *pageRelay, daemon *lazyDaemon, dumpDone <-c
 			}
 			closed = true
 			relay.ended = nil // CLOSE seen; now the daemon's exit decides
-		case err := <-daemon.done:
-			daemon.done = nil
-			if err != nil {
-				return fmt.Errorf("the lazy-pages daemon failed: %w (log %s)", err, filepath.Join(m.dstDir, lazyLogName))
+		case <-daemonExited:
+			daemonExited = nil
+			if err := daemon.Err(); err != nil {
+				return fmt.Errorf("the lazy-pages daemon failed: %w (log %s)", err, daemon.LogPath())
 			}
 			if !closed {
 				return waitRelayClosed(relay)
@@ -169,7 +175,7 @@ func (e *dumpEndedError) Error() string {
 // waits for the dump to end. The target must already be gone (or never made).
 func (m *migration) abortLazy(l *lazyRun, cause error) error {
 	if l.daemon != nil {
-		l.daemon.kill()
+		l.daemon.Kill()
 	}
 	var dumpErr error
 	var ended *dumpEndedError

@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -123,5 +124,5 @@ type lazyRun struct {
 	status    *os.File   // read end of the dump's status fd
 	dumpDone  chan error // the dump's end
 	relay     *pageRelay
-	daemon    *lazyDaemon
+	daemon    *criu.LazyPages
 }

@@ -6,30 +6,21 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mycr/mycr/criu"
 	"github.com/mycr/mycr/criu/host"
 )
 
-// lazyUnusable says why post-copy cannot work with this CRIU and kernel ("" = it can).
+// lazyUnusable says why post-copy cannot work with this CRIU and kernel ("" = it can):
+// lazy pages as for any lazy restore, and the dump's page server's pipe.
 func lazyUnusable(env *criu.Env) string {
-	fd, _, errno := unix.Syscall(unix.SYS_USERFAULTFD, unix.O_CLOEXEC|unix.O_NONBLOCK, 0, 0)
-	if errno != 0 {
-		return "the userfaultfd syscall fails: " + errno.Error()
-	}
-	unix.Close(int(fd))
-	if why := lazyPipeProblem(); why != "" {
-		return why
-	}
 	bin := ""
 	if env != nil {
 		bin = env.Binary
 	}
-	if ok, detail := host.Has(bin, criu.NeedUffd); !ok {
-		return detail
+	if why := host.LazyPagesUnusable(bin); why != "" {
+		return why
 	}
-	return ""
+	return lazyPipeProblem()
 }
 
 // freeLoopbackPort picks a port for CRIU's page server. CRIU binds it itself a

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -26,7 +25,7 @@ type receiver struct {
 	hello  wireHello
 	dir    string // the target's own image dir
 	tun    *tunnel
-	daemon *lazyDaemon
+	daemon *criu.LazyPages
 	made   bool // the target container exists
 }
 
@@ -92,7 +91,7 @@ func (v *receiver) run() error {
 		case frameCommit:
 			logrus.Infof("migration of %s committed: it runs here", v.hello.TargetID)
 			if v.daemon != nil {
-				<-v.daemon.exited
+				<-v.daemon.Exited()
 			}
 			return linkLost0(v.w.Send(frameCommitted, nil))
 		default:
@@ -152,11 +151,15 @@ func (v *receiver) startLazy() error {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	if v.daemon, err = startLazyDaemon(v.r.Criu, v.dir, "127.0.0.1", port); err != nil {
+	bin := ""
+	if v.r.Criu != nil {
+		bin = v.r.Criu.Binary
+	}
+	if v.daemon, err = criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: v.dir, Address: "127.0.0.1", Port: port}); err != nil {
 		ln.Close()
 		return err
 	}
-	if err := v.daemon.waitReady(30*time.Second, nil); err != nil {
+	if err := v.daemon.WaitReady(30*time.Second, nil); err != nil {
 		return err
 	}
 	return linkLost0(v.w.SendJSON(frameLazyReady, wireReply{OK: true}))
@@ -212,10 +215,9 @@ func (v *receiver) restore(lazy bool) error {
 
 // watchDaemon tells the source when the lazy-pages daemon has every page.
 func (v *receiver) watchDaemon() {
-	err := <-v.daemon.done
-	v.daemon.done <- err
-	if err != nil {
-		_ = v.w.SendJSON(frameError, wireReply{Error: fmt.Sprintf("the lazy-pages daemon on the target failed: %v (log %s)", err, filepath.Join(v.dir, lazyLogName))})
+	<-v.daemon.Exited()
+	if err := v.daemon.Err(); err != nil {
+		_ = v.w.SendJSON(frameError, wireReply{Error: fmt.Sprintf("the lazy-pages daemon on the target failed: %v (log %s)", err, v.daemon.LogPath())})
 		return
 	}
 	_ = v.w.Send(framePagesDone, nil)
@@ -224,7 +226,7 @@ func (v *receiver) watchDaemon() {
 // cleanup destroys what this side made: the migration did not commit.
 func (v *receiver) cleanup() {
 	if v.daemon != nil {
-		v.daemon.kill()
+		v.daemon.Kill()
 	}
 	v.tun.close()
 	if v.made {

@@ -1,0 +1,209 @@
+package criu
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// LazyPagesLog is the lazy-pages daemon's log, in its work dir.
+const LazyPagesLog = "lazy-pages.log"
+
+// LazyPagesSocket is where the daemon listens for the restore, in its work
+// dir; the restore looks for it in its own work dir, so both must agree.
+const LazyPagesSocket = "lazy-pages.socket"
+
+// LazyPagesOpts configures StartLazyPages.
+type LazyPagesOpts struct {
+	Binary    string // "" = criu in PATH
+	ImagesDir string // the restore's images (the pages, unless a page server serves them)
+	WorkDir   string // socket and log; "" = ImagesDir
+	// Address and Port name a page server to fetch the pages from; Port 0 =
+	// read them from ImagesDir (a local lazy restore).
+	Address string
+	Port    int
+	// Stall is the watchdog's limit (<= 0: StallTimeout()): a daemon whose log
+	// and ProgressDirs do not grow that long is killed, as every CRIU run.
+	Stall        time.Duration
+	ProgressDirs []string
+}
+
+// LazyPages is a running `criu lazy-pages`: it serves the restored processes'
+// page faults and fills the rest of their memory in the background, and
+// exits 0 once every page is in.
+type LazyPages struct {
+	cmd     *exec.Cmd
+	logPath string
+	ready   *os.File      // read end of its status fd
+	exited  chan struct{} // closed when it has exited; then Err is set
+	err     error
+	stderr  bytes.Buffer
+	killMu  sync.Mutex
+	stalled *StallError // set when the watchdog killed it
+}
+
+// StartLazyPages starts the daemon. It dies with mycr (SIGKILL on parent
+// death): without it the restored processes would wait for pages forever.
+func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
+	bin := o.Binary
+	if bin == "" {
+		bin = "criu"
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = o.ImagesDir
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	d := &LazyPages{ready: r, exited: make(chan struct{}), logPath: filepath.Join(o.WorkDir, LazyPagesLog)}
+	args := []string{"lazy-pages"}
+	if o.Port != 0 {
+		args = append(args, "--page-server", "--address", o.Address, "--port", strconv.Itoa(o.Port))
+	}
+	args = append(args, "--images-dir", o.ImagesDir, "--work-dir", o.WorkDir, "--log-file", LazyPagesLog, "-v4", "--status-fd", "3")
+	d.cmd = exec.Command(bin, args...)
+	d.cmd.Dir = o.WorkDir
+	d.cmd.ExtraFiles = []*os.File{w}
+	d.cmd.Stderr = &d.stderr
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig follows the thread that started the child: keep it alive.
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		if err := d.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		err := d.cmd.Wait()
+		if err != nil && d.stderr.Len() > 0 {
+			err = fmt.Errorf("%w: %s", err, stderrLine(d.stderr.String()))
+		}
+		d.killMu.Lock()
+		if d.stalled != nil {
+			d.stalled.Err = err
+			err = d.stalled
+		}
+		d.killMu.Unlock()
+		d.err = err
+		close(d.exited)
+	}()
+	err = <-started
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("start criu lazy-pages: %w", err)
+	}
+	go d.watch(o.Stall, append([]string{o.WorkDir}, o.ProgressDirs...))
+	return d, nil
+}
+
+// watch kills the daemon when neither its log nor the progress dirs grew for stall.
+func (d *LazyPages) watch(stall time.Duration, dirs []string) {
+	if stall <= 0 {
+		stall = StallTimeout()
+	}
+	tick := time.NewTicker(min(max(stall/10, 20*time.Millisecond), time.Second))
+	defer tick.Stop()
+	last, lastChange := measure(d.logPath, dirs), time.Now()
+	for {
+		select {
+		case <-d.exited:
+			return
+		case <-tick.C:
+		}
+		now := measure(d.logPath, dirs)
+		runaway := now.logSize > maxLogSize
+		if now != last && !runaway {
+			last, lastChange = now, time.Now()
+			continue
+		}
+		if !runaway && time.Since(lastChange) < stall {
+			continue
+		}
+		d.killMu.Lock()
+		d.stalled = &StallError{Stall: stall, LogPath: d.logPath, LastLine: lastLogLine(d.logPath),
+			Runaway: runaway, Killed: []int{d.cmd.Process.Pid}}
+		d.killMu.Unlock()
+		d.Kill()
+		return
+	}
+}
+
+// Pid is the daemon's pid.
+func (d *LazyPages) Pid() int { return d.cmd.Process.Pid }
+
+// LogPath is the daemon's log.
+func (d *LazyPages) LogPath() string { return d.logPath }
+
+// Exited is closed once the daemon has exited; Err then says how.
+func (d *LazyPages) Exited() <-chan struct{} { return d.exited }
+
+// Err is the daemon's exit (nil: it had every page in and exited 0); only
+// meaningful once Exited is closed.
+func (d *LazyPages) Err() error {
+	select {
+	case <-d.exited:
+		return d.err
+	default:
+		return nil
+	}
+}
+
+// WaitReady waits until the daemon listens for the restore.
+func (d *LazyPages) WaitReady(limit time.Duration, cancel <-chan struct{}) error {
+	ok := make(chan bool, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := d.ready.Read(b)
+		ok <- n == 1
+	}()
+	defer d.ready.Close()
+	select {
+	case good := <-ok:
+		if good {
+			return nil
+		}
+		select {
+		case <-d.exited:
+			return fmt.Errorf("criu lazy-pages failed to start: %v (log %s)", d.err, d.logPath)
+		case <-time.After(5 * time.Second):
+			return errors.New("criu lazy-pages closed its status fd without becoming ready")
+		}
+	case <-time.After(limit):
+		return fmt.Errorf("criu lazy-pages not ready after %v (log %s)", limit, d.logPath)
+	case <-cancel:
+		return errors.New("interrupted while criu lazy-pages was starting")
+	}
+}
+
+// Kill stops the daemon (if still running) and waits for it.
+func (d *LazyPages) Kill() {
+	select {
+	case <-d.exited:
+		return
+	default:
+	}
+	_ = d.cmd.Process.Kill()
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// stderrLine is the first line of a daemon's stderr, for its error.
+func stderrLine(s string) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return first
+}
