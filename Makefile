@@ -54,12 +54,12 @@ lint:
 
 # runc's own bats suite (tests/integration of the runc module in go.mod) against
 # bin/mycr and a runc built from the same module, side by side; fails on any
-# difference not listed in scripts/runc-compat-expected.txt. The whole set (30 files,
-# ~13 min on a loaded 2-core machine) here; make test runs the short set (~5 min).
+# difference not listed in scripts/runc-compat-expected.txt. The whole set (41 files,
+# ~17 min on a loaded 2-core machine) here; make test runs the short set (~5 min).
 test-runc-compat: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) bash scripts/runc-compat.sh
 
-RUNC_COMPAT_SHORT ?= help version kill exec update state delete create start list pause ps tty env
+RUNC_COMPAT_SHORT ?= help version kill exec update state delete create start list pause ps tty env pidfd-socket
 test-runc-compat-short: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) bash scripts/runc-compat.sh $(RUNC_COMPAT_SHORT)
 
