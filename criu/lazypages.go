@@ -35,6 +35,10 @@ type LazyPagesOpts struct {
 	// and ProgressDirs do not grow that long is killed, as every CRIU run.
 	Stall        time.Duration
 	ProgressDirs []string
+	// Outlive: once Release is called, the daemon goes on if mycr dies (a
+	// local restore's pages come from the images, not through mycr); before
+	// that, mycr's death kills it. Without Outlive it always dies with mycr.
+	Outlive bool
 }
 
 // LazyPages is a running `criu lazy-pages`: it serves the restored processes'
@@ -49,6 +53,8 @@ type LazyPages struct {
 	stderr  bytes.Buffer
 	killMu  sync.Mutex
 	stalled *StallError // set when the watchdog killed it
+	guard   *os.File    // Outlive: the pipe to the waiter that kills it if mycr dies first
+	marker  string      // Outlive: while it exists, the waiter kills it
 }
 
 // StartLazyPages starts the daemon. It dies with mycr (SIGKILL on parent
@@ -76,6 +82,10 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	d.cmd.ExtraFiles = []*os.File{w}
 	d.cmd.Stderr = &d.stderr
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if o.Outlive {
+		// Its own session: a terminal's Ctrl-C for mycr is not for it.
+		d.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
 	started := make(chan error, 1)
 	go func() {
 		// Pdeathsig follows the thread that started the child: keep it alive.
@@ -105,8 +115,54 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 		r.Close()
 		return nil, fmt.Errorf("start criu lazy-pages: %w", err)
 	}
+	if o.Outlive {
+		if err := d.startWaiter(); err != nil {
+			d.Kill()
+			return nil, err
+		}
+	}
 	go d.watch(o.Stall, append([]string{o.WorkDir}, o.ProgressDirs...))
 	return d, nil
+}
+
+// lazyWaiter kills the daemon ($2) when mycr is gone (fd 3 reads EOF) while the
+// marker ($1) exists: a restore that did not complete needs no pages.
+const lazyWaiter = `while read -r _; do :; done <&3; [ -e "$1" ] && kill -9 "$2"; rm -f "$1"`
+
+func (d *LazyPages) startWaiter() error {
+	d.marker = filepath.Join(d.cmd.Dir, "lazy-pages.restoring")
+	if err := os.WriteFile(d.marker, nil, 0o600); err != nil {
+		return err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	w := exec.Command("/bin/sh", "-c", lazyWaiter, "mycr-lazy-waiter", d.marker, strconv.Itoa(d.Pid()))
+	w.ExtraFiles = []*os.File{pr}
+	w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = w.Start()
+	pr.Close()
+	if err != nil {
+		pw.Close()
+		return fmt.Errorf("start the lazy-pages daemon's waiter: %w", err)
+	}
+	go w.Wait() //nolint:errcheck // reaps it; it exits once the pipe closes
+	d.guard = pw
+	return nil
+}
+
+// Release lets an Outlive daemon go on if mycr dies from now on.
+func (d *LazyPages) Release() {
+	d.killMu.Lock()
+	defer d.killMu.Unlock()
+	if d.marker != "" {
+		os.Remove(d.marker)
+	}
+	if d.guard != nil {
+		d.guard.Close()
+		d.guard = nil
+	}
 }
 
 // watch kills the daemon when neither its log nor the progress dirs grew for stall.
@@ -190,6 +246,7 @@ func (d *LazyPages) WaitReady(limit time.Duration, cancel <-chan struct{}) error
 
 // Kill stops the daemon (if still running) and waits for it.
 func (d *LazyPages) Kill() {
+	defer d.Release()
 	select {
 	case <-d.exited:
 		return

@@ -32,6 +32,10 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := r.checkOutsideState(&o.Criu); err != nil {
 		return -1, err
 	}
+	lz, err := r.lazyPlan(&o) // lazyrestore.go
+	if err != nil {
+		return -1, err
+	}
 	lock, err := r.LockCreating(id, "restore") // it may replace a created container
 	if err != nil {
 		return -1, err
@@ -94,13 +98,18 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked, InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
+		if err := lz.startDaemon(r.criuBinary(), &o.Criu, cgroups); err != nil {
+			return fmt.Errorf("lazy restore of %s: %w", id, err)
+		}
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), func() error {
 			return c.Restore(p, &o.Criu)
 		}, killRestored)
 		if err == nil {
+			lz.restored(&o.Criu, id)
 			done() // restored: a foreground restore may now run for long
 		}
 		if err != nil {
+			lz.abort()
 			return fmt.Errorf("restore of %s from %s failed: %w", id, o.Criu.ImagesDirectory, criu.Explain(err, logPath))
 		}
 		return nil

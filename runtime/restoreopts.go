@@ -1,6 +1,13 @@
 package runtime
 
-import "github.com/opencontainers/runc/libcontainer"
+import (
+	"sync"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/mycr/mycr/criu"
+)
 
 // RestoreOpts describe a restore: which images, into which container, with what stdio.
 type RestoreOpts struct {
@@ -15,4 +22,50 @@ type RestoreOpts struct {
 	// nil: Criu.ImagesDirectory (or Import) is opened.
 	Checkpoint  *Checkpoint
 	RemapMounts map[string]string // bind mount destination -> new host source
+	// Lazy: restore with lazy pages (lazyrestore.go); its Runs report each restore.
+	Lazy *LazyOpts
+}
+
+// LazyOpts asks for a lazy restore (restore --lazy): the container runs as soon
+// as its non-memory state is back, and `criu lazy-pages` serves its memory
+// from the images on demand (userfaultfd) while filling the rest in the
+// background. One LazyOpts may serve several restores (--all).
+type LazyOpts struct {
+	NoFallback bool // refuse where lazy pages do not work, instead of restoring eagerly
+	mu         sync.Mutex
+	runs       []*LazyRun
+}
+
+// Runs are the restores made with these options, in order.
+func (l *LazyOpts) Runs() []*LazyRun {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*LazyRun(nil), l.runs...)
+}
+
+// LazyRun is one container's lazy restore.
+type LazyRun struct {
+	ID             string
+	Lazy           bool   // false: restored eagerly (FallbackReason says why)
+	FallbackReason string // why lazy pages could not be used here
+	Start          time.Time
+	RunningAt      time.Time // the restore completed: the container runs
+	LastPageAt     time.Time // the daemon had every page in and exited
+	HeldUffds      int       // userfaultfds mycr held while the daemon ran
+	LogPath        string    // the daemon's log
+	daemon         *criu.LazyPages
+	hold           *criu.UffdHold
+	cgroups        map[string]string
+	done           chan struct{}
+	err            error
+}
+
+// Wait waits until every page is in (nil), or the daemon failed and the
+// container was killed (the error says why). An eager run returns at once.
+func (l *LazyRun) Wait() error {
+	if l.done == nil {
+		return nil
+	}
+	<-l.done
+	return l.err
 }

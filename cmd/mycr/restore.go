@@ -37,6 +37,7 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "console-socket-dir", Usage: "with --all: terminal container <id> gets its pty on DIR/<id>.sock"},
 		archiveKeyFlag,
 		printStatsFlag,
+		lazyFlags[0], lazyFlags[1],
 	),
 	Action: func(c *cli.Context) error {
 		start := time.Now()
@@ -60,6 +61,9 @@ container in the "created" state restores into that container, keeping its stdio
 		}
 		if ro.Import == "" {
 			reportStats(c, "restore", id, &ro.Criu, start)
+		}
+		if err := finishLazy(c, ro.Lazy, start); err != nil {
+			return err
 		}
 		if c.Bool("detach") {
 			return nil
@@ -102,6 +106,9 @@ func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts
 		},
 		RemapMounts: remap,
 	}
+	if ro.Lazy, err = lazyOpts(c); err != nil {
+		return nil, nil, err
+	}
 	if imp := c.String("import"); imp != "" {
 		if ro.ImportKey, err = archiveKey(c); err != nil {
 			return nil, nil, err
@@ -133,10 +140,12 @@ func restoreAll(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	outcomes, err := r.RestoreAll(root, consoleDir, *ro)
+	lazyErr := finishLazy(c, ro.Lazy, start)
 	if err != nil {
 		_ = reportAll(c, "restored", outcomes) // what was skipped, and why
-		return err
+		return errors.Join(err, lazyErr)
 	}
-	return reportAll(c, "restored", outcomes)
+	return errors.Join(reportAll(c, "restored", outcomes), lazyErr)
 }

@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/sirupsen/logrus"
+
+	"github.com/mycr/mycr/criu"
+	"github.com/mycr/mycr/criu/host"
+)
+
+// lazyPlan decides whether restore o can be lazy; nil: not asked for.
+func (r *Root) lazyPlan(o *RestoreOpts) (*LazyRun, error) {
+	if o.Lazy == nil {
+		return nil, nil
+	}
+	run := &LazyRun{ID: o.Create.ID, Start: time.Now()}
+	if why := host.LazyPagesUnusable(r.criuBinary()); why != "" {
+		if o.Lazy.NoFallback {
+			return nil, fmt.Errorf("restore --lazy of %s refused: lazy pages do not work here: %s (%s); drop --no-fallback to restore eagerly (all memory loaded before the container runs)",
+				o.Create.ID, why, host.UffdFix)
+		}
+		logrus.Warnf("restore --lazy of %s: lazy pages do not work here (%s); restoring eagerly", o.Create.ID, why)
+		run.FallbackReason = why
+	} else {
+		run.Lazy = true
+	}
+	o.Criu.LazyPages = run.Lazy
+	o.Lazy.mu.Lock()
+	o.Lazy.runs = append(o.Lazy.runs, run)
+	o.Lazy.mu.Unlock()
+	return run, nil
+}
+
+func (r *Root) criuBinary() string {
+	if r.Criu != nil {
+		return r.Criu.Binary
+	}
+	return ""
+}
+
+// startDaemon starts `criu lazy-pages` on the images, where the restore finds
+// its socket (CRIU's work dir), and starts holding its userfaultfds.
+func (l *LazyRun) startDaemon(bin string, co *libcontainer.CriuOpts, cgroups map[string]string) error {
+	if l == nil || !l.Lazy {
+		return nil
+	}
+	work := logDir(co)
+	os.Remove(filepath.Join(work, criu.LazyPagesSocket)) // a killed run's
+	d, err := criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: co.ImagesDirectory, WorkDir: work,
+		ProgressDirs: progressDirs(co), Outlive: true})
+	if err != nil {
+		return err
+	}
+	if err := d.WaitReady(30*time.Second, nil); err != nil {
+		d.Kill()
+		return err
+	}
+	if l.hold, err = criu.HoldUffds(d.Pid(), 2*time.Millisecond); err != nil {
+		d.Kill()
+		return fmt.Errorf("hold the restored processes' userfaultfds: %w", err)
+	}
+	l.daemon, l.LogPath, l.cgroups = d, d.LogPath(), cgroups
+	return nil
+}
+
+// restored is called once the restore completed: the daemon may now outlive
+// mycr (the pages come from the images), and mycr watches it until the last page.
+func (l *LazyRun) restored(co *libcontainer.CriuOpts, id string) {
+	if l == nil {
+		return
+	}
+	l.RunningAt = time.Now()
+	if l.daemon == nil {
+		return
+	}
+	l.hold.Scan()
+	l.daemon.Release()
+	os.Remove(filepath.Join(logDir(co), criu.LazyPagesSocket))
+	l.done = make(chan struct{})
+	go l.watch(co.ImagesDirectory, id)
+}
+
+// watch waits for the daemon: a daemon that did not finish well leaves the
+// container without part of its memory, so the container is killed while mycr
+// still holds its userfaultfds (its faulting threads wait instead of reading zeros).
+func (l *LazyRun) watch(images, id string) {
+	defer close(l.done)
+	<-l.daemon.Exited()
+	l.HeldUffds, _ = l.hold.Count()
+	os.Remove(filepath.Join(filepath.Dir(l.LogPath), criu.LazyPagesSocket))
+	if err := l.daemon.Err(); err != nil {
+		killed := emptyCgroups(ownCgroups(l.cgroups, id), 5*time.Second)
+		l.hold.Close()
+		l.err = fmt.Errorf("the lazy-pages daemon of %s ended before every page was in (%v; log %s): the container was killed (%d processes) so that it does not run on with missing memory; its images in %s are untouched: restore again (without --lazy to load all memory first)",
+			id, err, l.LogPath, killed, images)
+		return
+	}
+	l.LastPageAt = time.Now()
+	if n, err := l.hold.Count(); n == 0 {
+		logrus.Warnf("lazy restore of %s: mycr held none of the restored processes' userfaultfds (%v)", id, err)
+	}
+	l.hold.Close()
+}
+
+// abort undoes startDaemon for a restore that failed.
+func (l *LazyRun) abort() {
+	if l == nil || l.daemon == nil {
+		return
+	}
+	if l.done != nil {
+		return // restored: watch owns the daemon
+	}
+	l.daemon.Kill()
+	l.hold.Close()
+	l.err = errors.New("the restore failed")
+}
