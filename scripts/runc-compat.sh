@@ -100,6 +100,7 @@ if [ ! -e "$SUITE/.ready" ]; then
   # example-config script, spec.bats reads runc's go.mod.
   mkdir -p "$SUITE/tests/cmd/seccompagent"
   cp "$MODDIR/tests/cmd/seccompagent/gen-seccomp-example-cfg.sh" "$SUITE/tests/cmd/seccompagent/"
+  chmod 755 "$SUITE/tests/cmd/seccompagent/gen-seccomp-example-cfg.sh" # the module zip drops x bits
   cp "$MODDIR/go.mod" "$SUITE/"
   chmod -R u+w "$SUITE"
   build=$(mktemp -d)
@@ -120,13 +121,22 @@ if [ ! -e "$SUITE/.ready" ]; then
   printf '#!/bin/sh\necho BUSYBOX_IMAGE=%s\necho DEBIAN_IMAGE=/nonexistent-debian-image\n' \
     "$SUITE/tests/integration/testdata/busybox.tar" >"$SUITE/tests/integration/get-images.sh"
   chmod +x "$SUITE/tests/integration/get-images.sh"
-  # checkpoint.bats moves a dummy link into containers; kernels without the dummy
-  # driver (no modules here) get a veth end instead, the same for both runtimes.
+  # checkpoint, netdev and userns.bats move a dummy link into containers; kernels
+  # without the dummy driver (no modules here) get a veth end instead, the same for
+  # both runtimes (it too goes with the container's network namespace).
   if ! unshare --net ip link add dummy0 type dummy 2>/dev/null; then
-    sed -i 's/^\tip link add dummy0 type dummy$/\tip link add dummy0 type veth peer name dummy0-peer/' \
-      "$SUITE/tests/integration/checkpoint.bats"
-    grep -q 'type veth peer name dummy0-peer' "$SUITE/tests/integration/checkpoint.bats" || { log "cannot patch checkpoint.bats"; exit 1; }
+    for f in checkpoint netdev userns; do
+      sed -i 's/^\tip link add dummy0 type dummy$/\tip link add dummy0 type veth peer name dummy0-peer/' \
+        "$SUITE/tests/integration/$f.bats"
+      grep -q 'type veth peer name dummy0-peer' "$SUITE/tests/integration/$f.bats" || { log "cannot patch $f.bats"; exit 1; }
+    done
   fi
+  # netdev.bats moves the link back to "netns 1", the host's namespace: each bats run
+  # has a network namespace of its own (see run_job), so back to the test's instead
+  # (that of the bats process, $$), or the link would leave the job.
+  sed -i 's/^\tip netns exec "$ns_name" ip link set dev dummy0 netns 1$/\tip netns exec "$ns_name" ip link set dev dummy0 netns $$/' \
+    "$SUITE/tests/integration/netdev.bats"
+  grep -q 'dummy0 netns \$\$$' "$SUITE/tests/integration/netdev.bats" || { log "cannot patch netdev.bats"; exit 1; }
   # The lazy-pages test hangs with either runtime where CRIU's userfaultfd restore
   # cannot work (both wait for ever here): skipped unless RUNC_COMPAT_LAZY is set.
   sed -i '/^@test "checkpoint --lazy-pages and restore" {$/a\
