@@ -10,16 +10,6 @@ import (
 	"github.com/mycr/mycr/spec"
 )
 
-// ExportOpts turn a checkpoint into one portable archive.
-type ExportOpts struct {
-	File        string // archive path, "-" for stdout
-	Compression archive.Compression
-	Key         []byte // optional HMAC key
-	// RootfsImage names the image the rootfs came from, for config.dump:
-	// Podman restores an archive into a new container of that image.
-	RootfsImage string
-}
-
 // CheckpointExport checkpoints id and writes the images, the bundle's config, the
 // rootfs changes since start and metadata with checksums into one archive.
 // The destination is opened first: one that cannot be written fails the export
@@ -34,6 +24,11 @@ func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpt
 	if err != nil {
 		return err
 	}
+	image, err := r.prepareOCI(id, &x) // exportoci.go
+	if err != nil {
+		return err
+	}
+	defer image.close()
 	dest, err := openExportDest(x.File)
 	if err != nil {
 		return err
@@ -55,6 +50,9 @@ func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpt
 	err = writeExport(dest, x, id, o, src)
 	if err == nil {
 		err = dest.commit()
+	}
+	if err == nil && image != nil {
+		err = image.push(id, x, o.ImagesDirectory)
 	}
 	if dest.writeErr != nil {
 		err = dest.writeErr // not the image file being archived when it failed

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/mycr/mycr/criu/archive"
+	"github.com/mycr/mycr/criu/archive/oci"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -23,7 +25,7 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
 	xo := archive.ExtractOptions{Key: o.ImportKey, Unverified: o.ImportUnverified}
-	if _, err := archive.ExtractArchive(o.Import, tmp, xo); err != nil {
+	if err := extractImport(o.Import, tmp, xo); err != nil {
 		return nil, cleanup, fmt.Errorf("import %s: %w", o.Import, err)
 	}
 	cp = OpenCheckpoint(filepath.Join(tmp, archive.ArchiveImagesDir))
@@ -53,6 +55,26 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 		}
 	}
 	return cp, cleanup, nil
+}
+
+// extractImport extracts a file ("-": stdin) or, for oci:REF, the layer of a
+// checkpoint image pulled from its registry.
+func extractImport(src, dir string, xo archive.ExtractOptions) error {
+	if !strings.HasPrefix(src, oci.Prefix) {
+		_, err := archive.ExtractArchive(src, dir, xo)
+		return err
+	}
+	ref, _, err := oci.Ref(src)
+	if err != nil {
+		return err
+	}
+	layer, _, err := oci.Pull(ref)
+	if err != nil {
+		return err
+	}
+	defer layer.Close()
+	_, err = archive.ExtractNamed(layer, src, dir, xo)
+	return err
 }
 
 // checkRootfsDiff checks the archive's rootfs diff, if it has one.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/urfave/cli/v2"
 
 	"github.com/mycr/mycr/criu/archive"
+	"github.com/mycr/mycr/criu/archive/oci"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -23,7 +25,7 @@ var checkpointCommand = &cli.Command{
 		&cli.StringFlag{Name: "page-server", Usage: "ADDRESS:PORT of a CRIU page server"},
 		&cli.IntFlag{Name: "status-fd", Value: -1, Usage: "fd to write \\0 to when the lazy-pages server is ready"},
 		&cli.BoolFlag{Name: "pre-dump", Usage: "dump memory only (needs soft-dirty tracking, absent on this kernel)"},
-		&cli.StringFlag{Name: "export", Usage: "also write one portable archive to FILE (- for stdout)"},
+		&cli.StringFlag{Name: "export", Usage: "also write one portable archive to FILE (- for stdout), or push it as a checkpoint image to oci:REGISTRY/REPO:TAG"},
 		&cli.StringFlag{Name: "compress", Value: "zstd", Usage: "archive compression: zstd, gzip or none; zstd:1..22 or gzip:1..9 sets the level (zstd:1 is the fastest)"},
 		&cli.StringFlag{Name: "rootfs-image", Usage: "with --export: the image the container's rootfs came from (NAME[:TAG], as Podman names it), recorded in config.dump for podman container restore --import"},
 		&cli.BoolFlag{Name: "all", Usage: "checkpoint every running container of the root, each to --image-root/<id>"},
@@ -103,7 +105,7 @@ func exportOpts(c *cli.Context, file string) (runtime.ExportOpts, error) {
 	if err != nil {
 		return runtime.ExportOpts{}, err
 	}
-	if file != "-" {
+	if file != "-" && !strings.HasPrefix(file, oci.Prefix) {
 		if file, err = absOrEmpty(file); err != nil {
 			return runtime.ExportOpts{}, err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mycr/mycr/criu/archive/oci"
 	"github.com/mycr/mycr/runtime"
 )
 
@@ -29,7 +30,7 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "lsm-profile", Usage: "LSM profile for the restored processes (TYPE:NAME)"},
 		&cli.StringFlag{Name: "lsm-mount-context", Usage: "LSM mount context for the restored mounts"},
 		&cli.StringFlag{Name: "pidfd-socket", Hidden: true},
-		&cli.StringFlag{Name: "import", Usage: "restore from a checkpoint archive (FILE, or - for stdin) made by checkpoint --export, Podman or Kubernetes"},
+		&cli.StringFlag{Name: "import", Usage: "restore from a checkpoint archive (FILE, or - for stdin) made by checkpoint --export, Podman or Kubernetes; oci:REGISTRY/REPO:TAG pulls a checkpoint image"},
 		&cli.BoolFlag{Name: "unverified", Usage: "with --import: accept an archive that cannot be verified (Podman's, Kubernetes'; no mycr manifest)"},
 		&cli.StringSliceFlag{Name: "remap-mount", Usage: "DEST=SRC: bind-mount SRC at DEST instead of the configured source"},
 		&cli.BoolFlag{Name: "all", Usage: "restore every checkpoint under --image-root as the container it was"},
@@ -113,7 +114,7 @@ func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts
 		if ro.ImportKey, err = archiveKey(c); err != nil {
 			return nil, nil, err
 		}
-		if imp != "-" {
+		if imp != "-" && !strings.HasPrefix(imp, oci.Prefix) {
 			if imp, err = filepath.Abs(imp); err != nil {
 				return nil, nil, err
 			}

@@ -41,6 +41,12 @@ func ExtractArchive(archive, dir string, o ExtractOptions) (*Manifest, error) {
 	if name == "-" {
 		name = "on stdin"
 	}
+	return ExtractNamed(r, name, dir, o)
+}
+
+// ExtractNamed is Extract with warnings that name the archive: one that cannot
+// be verified (another tool's), one signed but read without a key.
+func ExtractNamed(r io.Reader, name, dir string, o ExtractOptions) (*Manifest, error) {
 	m, err := Extract(r, dir, o)
 	if err == nil && m.Foreign != "" {
 		logrus.Warnf("archive %s was made by %s: it has no checksums or signature and was NOT verified (--unverified)", name, m.Foreign)

@@ -1,0 +1,88 @@
+package integration
+
+import (
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// startRegistry serves an OCI registry (go-containerregistry's, as `crane
+// registry serve` runs it) on loopback for the test; it returns host:port.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestExportImportOCIImage: checkpoint --export oci:REF pushes a checkpoint
+// image (one layer, annotated with the container's name) to a registry;
+// restore --import oci:REF pulls it into another root, and the counter goes on.
+func TestExportImportOCIImage(t *testing.T) {
+	requireCRIU(t)
+	reg := startRegistry(t)
+	ref := reg + "/mycr/counter:ckpt1"
+
+	src, dst := NewEnv(t), NewEnv(t)
+	c := src.StartCounter("oci")
+	start := time.Now()
+	src.MustRun("checkpoint", "--export", "oci:"+ref, "--rootfs-image", "docker.io/library/busybox:latest", c.ID)
+	t.Logf("checkpoint --export oci: took %v", time.Since(start).Round(time.Millisecond))
+	src.ExpectCheckpointedAway(c.ID, c.Pid)
+	last := ExpectCounterStill(t, c.Count, 300*time.Millisecond)
+
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("the pushed image cannot be read back: %v", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Annotations["org.criu.checkpoint.container.name"] != c.ID || len(m.Layers) != 1 ||
+		m.Annotations["org.criu.checkpoint.rootfsImageName"] != "docker.io/library/busybox:latest" {
+		t.Fatalf("checkpoint image: want one layer and annotation org.criu.checkpoint.container.name=%s, got %d layers, %v",
+			c.ID, len(m.Layers), m.Annotations)
+	}
+
+	vol := copyCount(t, dst, c)
+	bundle := dst.CopyBundle(c.Bundle, map[string]string{c.Vol: vol})
+	newID := dst.ID("from-image")
+	start = time.Now()
+	dst.MustRun("restore", "-d", "--import", "oci:"+ref, "--bundle", bundle, newID)
+	t.Logf("restore --import oci: took %v", time.Since(start).Round(time.Millisecond))
+	dst.ExpectStatus(newID, "running")
+	WaitCounterAbove(t, filepath.Join(vol, "count"), last+5, 5*time.Second)
+	src.ExpectNoState("source root after export")
+
+	// An image that is no checkpoint, and a registry that is not there, are
+	// refused before anything runs.
+	res := dst.Run("restore", "-d", "--import", "oci:"+reg+"/mycr/missing:none", "--bundle", bundle, dst.ID("missing"))
+	if res.Code == 0 || !strings.Contains(res.Stderr, "mycr/missing") {
+		t.Fatalf("restore of a missing image: want an error naming it, got %s", res)
+	}
+	c2 := src.StartCounter("oci-unreachable")
+	res = src.Run("checkpoint", "--export", "oci:127.0.0.1:1/mycr/x:y", c2.ID)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "nothing was checkpointed") {
+		t.Fatalf("export to an unreachable registry: want a refusal before the dump, got %s", res)
+	}
+	src.ExpectStatus(c2.ID, "running")
+}
