@@ -42,8 +42,15 @@ func (h *twoHosts) startSSHMemProg(name string, mb int) *sshMemProg {
 	h.B.Env.mu.Lock()
 	h.B.Env.ids = append(h.B.Env.ids, p.ID)
 	h.B.Env.mu.Unlock()
+	// The volume is on storage both hosts mount (as NFS would be): memprog
+	// has its count file open for a moment every 100 ms, and a dump that
+	// catches it needs the same file on the target.
+	vol, err := os.MkdirTemp(h.Base, "shared-vol-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	mk := func(n *netHost) (string, *MemProg) {
-		mp := &MemProg{ID: p.ID, Vol: n.Env.Mkdir("vol"), MB: mb, Pages: mb << 20 / 4096}
+		mp := &MemProg{ID: p.ID, Vol: vol, MB: mb, Pages: mb << 20 / 4096}
 		mp.Count = filepath.Join(mp.Vol, "count")
 		// Both "hosts" share this machine's cgroup tree, where two hosts would
 		// not: each names the container's cgroup its own way.
@@ -86,8 +93,8 @@ func parseSSHReport(t *testing.T, r Result) sshReport {
 
 // TestMigrateSSH moves memprog from host A to host B through ssh, lazily and
 // by stop-and-copy: it counts on under B's root, every page intact, nothing
-// left on A, the bytes crossed B's link (B cannot read A's dirs), and the
-// bytes on the link match the report's.
+// left on A, the bytes crossed B's link (B cannot read A's state root,
+// images or bundle), and the bytes on the link match the report's.
 func TestMigrateSSH(t *testing.T) {
 	h := newTwoHosts(t)
 	for _, mode := range []string{"lazy", "stop-and-copy"} {
@@ -134,14 +141,19 @@ func TestMigrateSSH(t *testing.T) {
 func TestMigrateSSHRefused(t *testing.T) {
 	h := newTwoHosts(t)
 	p := h.startSSHMemProg("sshrefused", 16)
-	if err := os.RemoveAll(p.B.Vol); err != nil {
-		t.Fatal(err)
+	missing := filepath.Join(h.B.Dir, "no-such-volume")
+	s := ReadSpec(t, p.BundleB)
+	for i := range s.Mounts {
+		if s.Mounts[i].Destination == "/out" {
+			s.Mounts[i].Source = missing
+		}
 	}
+	WriteSpec(t, p.BundleB, s)
 	r := h.migrateSSH(p).Wait(2 * time.Minute)
 	if r.Code == 0 {
 		t.Fatalf("migrate succeeded to a host without the volume:\n%s", r)
 	}
-	for _, want := range []string{"refuses", p.B.Vol, "not touched"} {
+	for _, want := range []string{"refuses", missing, "not touched"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("the error does not say %q:\n%s", want, r)
 		}

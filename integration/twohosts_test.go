@@ -19,7 +19,8 @@ import (
 // scratch dirs; each host's mount namespace hides the other host's dirs
 // under an empty tmpfs, so whatever reaches the target went through the
 // network. A third namespace, the "switch", holds the bridge both hosts'
-// veth pairs are plugged into, and the client that talks to the containers.
+// uplinks (veth pairs) are plugged into, and the client that talks to the
+// containers. Each host bridges its uplink and its containers' veths (br0).
 const (
 	twoHostsNet    = "10.213.0."
 	twoHostsPrefix = "/24"
@@ -110,9 +111,18 @@ func (h *twoHosts) newHost(name, addr string) *netHost {
 	veth := "v" + name
 	h.nsRun(h.sw, "n", "ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", pid)
 	h.nsRun(h.sw, "n", "ip", "link", "set", veth, "master", "br0", "up")
-	h.nsRun(n.holder, "n", "ip", "link", "set", "lo", "up")
-	h.nsRun(n.holder, "n", "ip", "addr", "add", addr+twoHostsPrefix, "dev", "eth0")
-	h.nsRun(n.holder, "n", "ip", "link", "set", "eth0", "up")
+	// The host's uplink eth0 is a port of its own bridge br0, which holds its
+	// address and where its containers' veths plug in (as Docker's or CNI's).
+	for _, c := range [][]string{{"link", "set", "lo", "up"}, {"link", "add", "br0", "type", "bridge"},
+		{"link", "set", "eth0", "master", "br0"}, {"link", "set", "eth0", "up"},
+		{"addr", "add", addr + twoHostsPrefix, "dev", "br0"}, {"link", "set", "br0", "up"}} {
+		h.nsRun(n.holder, "n", append([]string{"ip"}, c...)...)
+	}
+	// Named network namespaces (/run/netns) are the host's own.
+	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	h.nsRun(n.holder, "m", "mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "netns", "/run/netns")
 	return n
 }
 

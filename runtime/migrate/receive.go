@@ -19,14 +19,15 @@ import (
 // receiver is the target side of a migration from another host
 // (`mycr migrate-receive`, run by the source through ssh).
 type receiver struct {
-	r      *runtime.Root
-	w      *wire
-	d      *demux
-	hello  wireHello
-	dir    string // the target's own image dir
-	tun    *tunnel
-	daemon *criu.LazyPages
-	made   bool // the target container exists
+	r       *runtime.Root
+	w       *wire
+	d       *demux
+	hello   wireHello
+	dir     string // the target's own image dir
+	tun     *tunnel
+	daemon  *criu.LazyPages
+	made    bool   // the target container exists
+	netUndo func() // removes the network identity made here
 }
 
 // Receive serves one migration on the stream in/out: it checks that this
@@ -126,6 +127,11 @@ func (v *receiver) check() error {
 	if err := runtime.CheckBindSources(spec); err != nil {
 		return err
 	}
+	if h.Net != nil {
+		if err := checkNetIdentity(h.Net); err != nil {
+			return err
+		}
+	}
 	if spec.Process != nil && spec.Process.Terminal {
 		return errors.New("the container has a terminal: migration to another host does not carry terminals (its pty stays on the source)")
 	}
@@ -184,6 +190,11 @@ func (v *receiver) restore(lazy bool) error {
 			f.Close()
 		}
 	}()
+	if h.Net != nil {
+		if v.netUndo, err = makeNetIdentity(h.Net); err != nil {
+			return err
+		}
+	}
 	co := libcontainer.CriuOpts{ImagesDirectory: v.dir, LazyPages: lazy, StatusFd: -1}
 	h.Criu.apply(&co)
 	start := time.Now()
@@ -194,6 +205,9 @@ func (v *receiver) restore(lazy bool) error {
 		Launch: runtime.LaunchOpts{IO: runtime.IOConfig{Detach: true, Stdio: stdio}},
 	}); err != nil {
 		return fmt.Errorf("restore on the target failed: %w", err)
+	}
+	if err := announce(h.Net); err != nil {
+		logrus.Warnf("gratuitous ARP for %s failed: %v", h.TargetID, err)
 	}
 	rep := wireReply{OK: true, RestoreMs: ms(time.Since(start))}
 	if c, err := v.r.Load(h.TargetID); err == nil {
@@ -235,6 +249,9 @@ func (v *receiver) cleanup() {
 				logrus.Errorf("cannot remove the half-migrated %s: %v", v.hello.TargetID, err)
 			}
 		}
+	}
+	if v.netUndo != nil {
+		v.netUndo()
 	}
 	if v.dir != "" {
 		logrus.Infof("images and CRIU logs of the failed migration are kept in %s", v.dir)

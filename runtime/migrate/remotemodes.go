@@ -40,6 +40,7 @@ func (x *remoteRun) stopCopy() error {
 	if err := m.removeSource(); err != nil {
 		logrus.Warn(err)
 	}
+	x.quiesceNet()
 	err = x.sendImages()
 	if err == nil {
 		err = m.canceled()
@@ -52,8 +53,10 @@ func (x *remoteRun) stopCopy() error {
 	}
 	if err != nil {
 		x.abortTarget(err)
+		x.restoreNet()
 		return m.rollback(err)
 	}
+	x.dropNet()
 	m.measure()
 	return nil
 }
@@ -92,8 +95,10 @@ func (x *remoteRun) lazy() error {
 		return err
 	}
 	defer l.status.Close()
+	x.quiesceNet()
 	if err := x.switchOver(l); err != nil {
 		x.abortTarget(err)
+		x.restoreNet()
 		return m.abortLazy(l, err)
 	}
 	m.notify("%s runs on %s (pid %d); moving the rest of its memory", m.o.TargetID, x.rm.URL, m.rep.TargetPid)
@@ -103,9 +108,11 @@ func (x *remoteRun) lazy() error {
 	}
 	if err != nil {
 		x.abortTarget(err)
+		x.restoreNet()
 		return m.abortLazy(l, fmt.Errorf("%w; the target was destroyed", err))
 	}
 	m.commitLazy(l)
+	x.dropNet()
 	return nil
 }
 

@@ -46,7 +46,8 @@ func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 	if err := m.makeDirs(); err != nil {
 		return nil, err
 	}
-	if err := m.loadRemote(); err != nil {
+	netID, err := m.loadRemote()
+	if err != nil {
 		m.removeTemp()
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 		m.removeTemp()
 		return nil, err
 	}
-	x := &remoteRun{m: m, rm: rm, link: link}
+	x := &remoteRun{m: m, rm: rm, link: link, net: netID}
 	err = x.run()
 	m.rep.WireBytes = link.w.Sent + link.w.Received
 	link.close()
@@ -78,35 +79,45 @@ func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 }
 
 // loadRemote opens the source under its lock; the bundle is the target's to check.
-func (m *migration) loadRemote() error {
+// It returns the container's network identity, if it has one to move.
+func (m *migration) loadRemote() (*wireNet, error) {
 	c, err := m.r.Load(m.o.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	status, err := c.Status()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if status != libcontainer.Running {
-		return fmt.Errorf("cannot migrate container %s: it is %s (only a running container migrates)", m.o.ID, status)
+		return nil, fmt.Errorf("cannot migrate container %s: it is %s (only a running container migrates)", m.o.ID, status)
 	}
 	if m.state, err = c.State(); err != nil {
-		return err
+		return nil, err
 	}
 	m.c, m.srcBundle = c, runtime.Bundle(c)
 	if m.o.Bundle == "" {
 		m.o.Bundle = m.srcBundle
 	}
 	_, spec, err := runtime.LoadBundle(m.srcBundle)
-	if err == nil && spec.Process != nil && spec.Process.Terminal {
-		return fmt.Errorf("container %s has a terminal: migration to another host does not carry terminals (the container was not touched)", m.o.ID)
+	if err != nil {
+		return nil, fmt.Errorf("the source's bundle: %w", err)
+	}
+	if spec.Process != nil && spec.Process.Terminal {
+		return nil, fmt.Errorf("container %s has a terminal: migration to another host does not carry terminals (the container was not touched)", m.o.ID)
+	}
+	var netID *wireNet
+	if path := namedNetns(spec); path != "" {
+		if netID, err = readNetIdentity(path); err != nil {
+			return nil, fmt.Errorf("the network identity of %s: %w (the container was not touched)", m.o.ID, err)
+		}
 	}
 	// For a rollback on this host: the container keeps its stdio.
 	m.o.Launch.IO.Detach = true
 	if m.o.Launch.IO.Stdio, err = runtime.ReopenStdio(m.state.InitProcessPid); err != nil {
-		return fmt.Errorf("take over the stdio of %s: %w", m.o.ID, err)
+		return nil, fmt.Errorf("take over the stdio of %s: %w", m.o.ID, err)
 	}
-	return nil
+	return netID, nil
 }
 
 // run checks with the target, then moves the container lazily or by

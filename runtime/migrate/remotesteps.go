@@ -20,6 +20,7 @@ type remoteRun struct {
 	d         *demux
 	tun       *tunnel
 	relayAddr string
+	net       *wireNet // the container's network identity, moved with it (nil: none)
 }
 
 // hello opens the stream and has the target check it can restore the container.
@@ -32,7 +33,7 @@ func (x *remoteRun) hello(mode string) error {
 		return err
 	}
 	h := wireHello{Version: wireVersion, ID: m.o.ID, TargetID: m.o.TargetID, Bundle: m.o.Bundle,
-		RemapMounts: m.o.RemapMounts, Mode: mode, Meta: mb, Stdio: x.rm.Stdio, Criu: criuToWire(m.o.Criu)}
+		RemapMounts: m.o.RemapMounts, Mode: mode, Meta: mb, Stdio: x.rm.Stdio, Criu: criuToWire(m.o.Criu), Net: x.net}
 	if err := x.link.w.SendJSON(frameHello, h); err != nil {
 		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, x.link.explain(linkLost(err)))
 	}
@@ -100,4 +101,26 @@ func (x *remoteRun) commit() error {
 // link does the same there).
 func (x *remoteRun) abortTarget(cause error) {
 	_ = x.link.w.SendJSON(frameAbort, wireReply{Error: "aborted by the source: " + cause.Error()})
+}
+
+// quiesceNet takes the source's host ends down while it is frozen: from now
+// on the container's address answers from the target only.
+func (x *remoteRun) quiesceNet() {
+	if err := setHostEnds(x.net, false); err != nil {
+		x.m.notify("cannot take the container's network down on the source: %v", err)
+	}
+}
+
+// restoreNet brings the source's host ends back up (the source runs again).
+func (x *remoteRun) restoreNet() {
+	if err := setHostEnds(x.net, true); err != nil {
+		x.m.notify("cannot bring the container's network back up on the source: %v; its address does not answer", err)
+	}
+}
+
+// dropNet deletes the source's host ends: the identity lives on the target now.
+func (x *remoteRun) dropNet() {
+	if err := deleteHostEnds(x.net); err != nil {
+		x.m.notify("cannot delete the container's old veth on the source: %v", err)
+	}
 }

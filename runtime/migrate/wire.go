@@ -56,6 +56,8 @@ type wireHello struct {
 	Stdio string `json:"stdio,omitempty"`
 	// Criu is the user's CRIU options the restore repeats.
 	Criu wireCriu `json:"criu"`
+	// Net is the container's network identity to re-create there (veth.go).
+	Net *wireNet `json:"net,omitempty"`
 }
 
 // wireVersion is this protocol's version; a target speaking another refuses.

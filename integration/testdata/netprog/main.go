@@ -12,6 +12,9 @@
 // Probe mode (-probe ADDR): dial ADDR once, send a line, check the echo, print
 // "probe ok" and exit 0 (used through `exec` to show the listener still accepts).
 //
+// Client mode (-connect ADDR): no server; ONE connection to ADDR, pinged and
+// checked as in the default mode (the two-host tests' client outside the container).
+//
 // Lock mode (-lock PATH): no network; take an exclusive flock on PATH, hold it for
 // life, and append a count to -out every -interval (the --file-locks test).
 package main
@@ -34,7 +37,19 @@ func main() {
 	interval := flag.Duration("interval", 100*time.Millisecond, "time between pings")
 	probe := flag.String("probe", "", "dial this address once, check the echo and exit")
 	lock := flag.String("lock", "", "hold an exclusive flock on this file and count (no network)")
+	connect := flag.String("connect", "", "client only: dial this address once and ping it every -interval")
 	flag.Parse()
+
+	if *connect != "" {
+		var d net.Dialer
+		d.SetMultipathTCP(false)
+		conn, err := d.Dial("tcp", *connect)
+		if err != nil {
+			fail(*out, "dial: %v", err)
+		}
+		pingForever(conn, *out, *interval, nil, nil)
+		return
+	}
 
 	if *lock != "" {
 		holdLockAndCount(*lock, *out, *interval)
@@ -67,26 +82,34 @@ func main() {
 	}
 	udpEcho, udpClient := udpPair(*out)
 	fmt.Printf("listening on %s, client %s, udp %s\n", ln.Addr(), conn.LocalAddr(), udpEcho.LocalAddr())
+	pingForever(conn, *out, *interval, udpEcho, udpClient)
+}
+
+// pingForever sends "ping N" on conn every interval, checks each echo (and a
+// UDP round trip if udpEcho is set) and appends N to out; it exits on an error.
+func pingForever(conn net.Conn, out string, interval time.Duration, udpEcho, udpClient *net.UDPConn) {
 	r := bufio.NewReader(conn)
-	tick := time.NewTicker(*interval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for n := 1; ; n++ {
 		<-tick.C
 		msg := fmt.Sprintf("ping %d\n", n)
 		if _, err := io.WriteString(conn, msg); err != nil {
-			fail(*out, "write ping %d: %v", n, err)
+			fail(out, "write ping %d: %v", n, err)
 		}
 		got, err := r.ReadString('\n')
 		if err != nil {
-			fail(*out, "read echo of ping %d: %v", n, err)
+			fail(out, "read echo of ping %d: %v", n, err)
 		}
 		if got != msg {
-			fail(*out, "echo of ping %d was %q", n, got)
+			fail(out, "echo of ping %d was %q", n, got)
 		}
-		if err := udpRoundTrip(udpEcho, udpClient, msg); err != nil {
-			fail(*out, "udp ping %d: %v", n, err)
+		if udpEcho != nil {
+			if err := udpRoundTrip(udpEcho, udpClient, msg); err != nil {
+				fail(out, "udp ping %d: %v", n, err)
+			}
 		}
-		if err := appendLine(*out, fmt.Sprint(n)); err != nil {
+		if err := appendLine(out, fmt.Sprint(n)); err != nil {
 			fmt.Fprintln(os.Stderr, "netprog:", err)
 			os.Exit(2)
 		}
