@@ -20,6 +20,9 @@ type Bench struct {
 	MemRuncMax int
 	MigSizes   []int
 	MigRuns    int
+	LinkSizes  []int
+	LinkRuns   int
+	LinkRate   string // tc rate of the two hosts' link
 	ArcSizes   []int
 	ArcFill    int
 	Fault      string

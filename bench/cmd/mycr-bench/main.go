@@ -26,9 +26,9 @@ import (
 
 func main() {
 	b := &Bench{}
-	var sections, memSizes, migSizes, arcSizes, mycrBin, runcBin, crunBin, criuBin string
+	var sections, memSizes, migSizes, linkSizes, arcSizes, mycrBin, runcBin, crunBin, criuBin string
 	flag.StringVar(&b.Out, "out", "docs", "directory that receives benchmarks.md and bench/ (json, png)")
-	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,archive", "sections to run")
+	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,link,archive", "sections to run")
 	flag.IntVar(&b.Runs, "runs", 10, "runs per runtime for the checkpoint/restore cases")
 	flag.IntVar(&b.LifeRuns, "lifecycle-runs", 40, "runs per runtime for the lifecycle cases (~30 ms each, and noisy)")
 	flag.IntVar(&b.MemRuns, "mem-runs", 7, "runs per runtime for the memory cases up to 1 GiB")
@@ -36,6 +36,9 @@ func main() {
 	flag.StringVar(&memSizes, "mem-sizes", "64,256,1024,4096", "touched memory sizes in MiB")
 	flag.StringVar(&migSizes, "migrate-sizes", "256,1024,4096", "touched memory sizes (MiB) of the migrated containers")
 	flag.IntVar(&b.MigRuns, "migrate-runs", 5, "migrations per mode and size")
+	flag.StringVar(&linkSizes, "link-sizes", "256,1024,4096", "touched memory sizes (MiB) of the containers migrated between two hosts")
+	flag.IntVar(&b.LinkRuns, "link-runs", 3, "migrations between two hosts per mode and size")
+	flag.StringVar(&b.LinkRate, "link-rate", "1gbit", "rate of the two hosts' link (tc syntax: 1gbit, 100mbit)")
 	flag.StringVar(&arcSizes, "archive-sizes", "64,256", "touched memory sizes (MiB) of the exported containers")
 	flag.IntVar(&b.ArcFill, "archive-fill", 50, "percent of each page the archived workload fills with random bytes (the rest: zeros)")
 	flag.IntVar(&b.MemRuncMax, "mem-runc-max", 1024, "largest memory size (MiB) runc is measured at (mycr and criu: all)")
@@ -47,7 +50,7 @@ func main() {
 	flag.StringVar(&b.Fault, "criu-fault", "130", `CRIU_FAULT for every CRIU run ("130": no hardware breakpoints, "none": unset)`)
 	from := flag.String("from", "", "write the report from this results.json instead of measuring (same -sections and sizes)")
 	flag.Parse()
-	b.MemSizes, b.MigSizes, b.ArcSizes = sizes(memSizes), sizes(migSizes), sizes(arcSizes)
+	b.MemSizes, b.MigSizes, b.LinkSizes, b.ArcSizes = sizes(memSizes), sizes(migSizes), sizes(linkSizes), sizes(arcSizes)
 	run := func() error { return b.main(sections, mycrBin, runcBin, crunBin, criuBin) }
 	if *from != "" {
 		run = func() error { return b.rerender(*from, sections) }
@@ -119,6 +122,7 @@ func (b *Bench) main(sections, mycrBin, runcBin, crunBin, criuBin string) error 
 		{"mem", b.memory},
 		{"jvm", b.jvm},
 		{"migrate", b.migration},
+		{"link", b.migrateLink},
 		{"archive", b.archive},
 	}
 	for _, s := range steps {

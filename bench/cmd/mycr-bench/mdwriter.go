@@ -26,3 +26,10 @@ func ok(v ...float64) bool {
 func (m *mdWriter) p(format string, a ...any) { fmt.Fprintf(&m.sb, format+"\n", a...) }
 
 func (m *mdWriter) s(group, op, who string) *Series { return m.res.find(group, op, who, 0, "") }
+
+func mark(ok bool) string {
+	if ok {
+		return "✅ met"
+	}
+	return "❌ not met"
+}

@@ -20,6 +20,7 @@ type migrateReport struct {
 	BytesMoved     int64   `json:"bytes_moved"`
 	ImageBytes     int64   `json:"image_bytes"`
 	PageBytes      int64   `json:"page_bytes"`
+	TargetPid      int     `json:"target_pid"`
 }
 
 // migration: `mycr migrate` of a memhog container from mycr's state root to a

@@ -63,6 +63,9 @@ func (m *mdWriter) render(want map[string]bool) string {
 	if want["migrate"] {
 		m.migrate()
 	}
+	if want["link"] {
+		m.link()
+	}
 	if want["archive"] {
 		m.archive()
 	}
@@ -71,13 +74,6 @@ func (m *mdWriter) render(want map[string]bool) string {
 }
 
 // ---------------------------------------------------------------- summary
-
-func mark(ok bool) string {
-	if ok {
-		return "✅ met"
-	}
-	return "❌ not met"
-}
 
 func (m *mdWriter) summary(want map[string]bool) {
 	m.p("## Summary")
@@ -124,6 +120,9 @@ func (m *mdWriter) summary(want map[string]bool) {
 		c, rs := m.s("jvm", "cold start to first answer", "mycr"), m.s("jvm", "restore to first answer", "mycr")
 		row("JVM service: restore ≤ 0.1× cold start", rs, c, 0.1, "first answer after `restore` vs after `run`")
 	}
+	if want["link"] {
+		m.linkSummary()
+	}
 	m.p("")
 }
 
@@ -153,10 +152,10 @@ func (m *mdWriter) machine() {
 	if life == "" {
 		life = r.Settings["runs"] // results of earlier benches
 	}
-	m.p("| runs | lifecycle: %s per case, checkpoint/restore: %s (each plus one warm-up round, not counted); memory and archive: %s; JVM: %s; migration: %s per mode and size |",
-		life, r.Settings["runs"], r.Settings["mem_runs"], r.Settings["jvm_runs"], r.Settings["migrate_runs"])
+	m.p("| runs | lifecycle: %s per case, checkpoint/restore: %s (each plus one warm-up round, not counted); memory and archive: %s; JVM: %s; migration: %s per mode and size (between two hosts: %s) |",
+		life, r.Settings["runs"], r.Settings["mem_runs"], r.Settings["jvm_runs"], r.Settings["migrate_runs"], r.Settings["link_runs"])
 	var secs []string
-	for _, k := range []string{"lifecycle", "cr", "mem", "jvm", "migrate", "archive"} {
+	for _, k := range []string{"lifecycle", "cr", "mem", "jvm", "migrate", "link", "archive"} {
 		if v, ok := r.Sections[k]; ok {
 			secs = append(secs, fmt.Sprintf("%s %.0f s", k, v))
 		}

@@ -20,11 +20,12 @@ type rt struct {
 	Env    []string
 	Prefix string // container ID prefix: cgroup paths are per ID, IDs must not clash across runtimes
 	CanCR  bool
-	Log    string // --log file
+	Log    string   // --log file
+	Wrap   []string // runs the runtime inside this command line (nsenter into a host), if any
 }
 
 func (r *rt) cmd(args ...string) []string {
-	return append([]string{r.Bin, "--root", r.Root, "--log", r.Log}, args...)
+	return append(append(append([]string(nil), r.Wrap...), r.Bin, "--root", r.Root, "--log", r.Log), args...)
 }
 
 func (r *rt) id(s string) string { return r.Prefix + s }

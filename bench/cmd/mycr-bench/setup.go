@@ -104,6 +104,8 @@ func (b *Bench) setup(mycrBin, runcBin, crunBin, criuBin string) error {
 	b.res.Settings["jvm_runs"] = fmt.Sprint(b.JVMRuns)
 	b.res.Settings["mem_runc_max"] = fmt.Sprint(b.MemRuncMax)
 	b.res.Settings["migrate_runs"] = fmt.Sprint(b.MigRuns)
+	b.res.Settings["link_runs"] = fmt.Sprint(b.LinkRuns)
+	b.res.Settings["link_rate"] = b.LinkRate
 
 	if b.tr, err = startTracer(); err != nil {
 		logf("process events connector unavailable (%v): no breakdown", err)

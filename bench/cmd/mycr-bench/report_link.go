@@ -1,0 +1,85 @@
+package main
+
+import "fmt"
+
+// linkTable renders the migration between two hosts over the shaped link.
+func (m *mdWriter) link() {
+	rate := m.res.Settings["link_rate"]
+	m.p("## 5b. Migration between two hosts over a %s link", rate)
+	m.p("")
+	m.p("`mycr migrate --to ssh://hostb --mode lazy|stop-and-copy --no-fallback` of a container running memhog (N MiB touched)")
+	m.p("from host A to host B: two network and mount namespaces on this machine joined by veth pairs through a bridge, each")
+	m.p("with its own sshd and state root, neither able to read the other's directories (`internal/twohosts`); each host's")
+	m.p("outgoing traffic shaped to %s by `tc … tbf` (this kernel has no netem: no added delay). Images and pages go", rate)
+	m.p("through the one ssh session. *Frozen* and *total* are the report's `frozen_ms` and `total_ms`; *on the wire* is what")
+	m.p("crossed A's link (both directions, read from its /proc/net/dev), and *link limit* that many bytes at %s,", rate)
+	m.p("the least time any transfer of them can take; *total / limit* is how close to the link's rate the migration runs.")
+	m.p("")
+	m.p("| MiB | mode | frozen | total | command | on the wire | link limit | total / limit |")
+	m.p("|---|---|---|---|---|---|---|---|")
+	for _, size := range m.b.LinkSizes {
+		for _, mode := range migrateModes {
+			f := func(op string) *Series { return m.res.find("link", op, mode, size, "") }
+			fr := cell(f("frozen"))
+			if s := f("frozen"); s != nil && len(s.Errors) > 0 {
+				fr += fmt.Sprintf(" (%d failed: %s)", len(s.Errors), shortErr(s.Errors[0]))
+			}
+			ratio := "–"
+			if t, l := f("total"), f("limit"); t.ok() && l.ok() {
+				ratio = fmt.Sprintf("%.2f×", t.med()/l.med())
+			}
+			wire := "–"
+			if l := f("limit"); l.ok() {
+				wire = fmtBytes(l.medBytes())
+			}
+			m.p("| %d | %s | %s | %s | %s | %s | %s | %s |", size, mode, fr, cell(f("total")), cell(f("command")), wire, cell(f("limit")), ratio)
+		}
+	}
+	m.p("")
+	lines := []plotLine{
+		{"link", "frozen", "lazy", "", "lazy (post-copy): frozen", "#1f77b4", 1},
+		{"link", "frozen", "stop-and-copy", "", "stop-and-copy: frozen", "#ff7f0e", 1},
+		{"link", "total", "lazy", "", "lazy (post-copy): total", "#1f77b4", 2},
+		{"link", "total", "stop-and-copy", "", "stop-and-copy: total", "#ff7f0e", 2},
+		{"link", "limit", "lazy", "", "link limit (bytes on the wire / rate)", "#2ca02c", 3},
+	}
+	title := fmt.Sprintf("mycr migrate between two hosts over a %s link: frozen and total time vs touched memory (median, min-max)", rate)
+	if img := m.sizePlot("migration-link.png", title, m.b.LinkSizes, lines, 900, 520); img != "" {
+		m.p("%s", img)
+		m.p("")
+	}
+}
+
+// linkSummary adds issue 13's goals for the migration between two hosts.
+func (m *mdWriter) linkSummary() {
+	sz := m.b.LinkSizes
+	if len(sz) == 0 {
+		return
+	}
+	rate := m.res.Settings["link_rate"]
+	worst, worstSize := 0.0, 0
+	for _, size := range sz {
+		if s := m.res.find("link", "frozen", "lazy", size, ""); s.ok() && s.med() > worst {
+			worst, worstSize = s.med(), size
+		}
+	}
+	lo, hi := m.res.find("link", "frozen", "lazy", sz[0], ""), m.res.find("link", "frozen", "lazy", sz[len(sz)-1], "")
+	if !lo.ok() || !hi.ok() {
+		m.p("| migration over a %s link: lazy frozen ≤ 100 ms, growing ≤ 1.3× | no data | – |", rate)
+	} else {
+		g := hi.med() / lo.med()
+		m.p("| migration over a %s link: lazy frozen ≤ 100 ms at every size, growing ≤ 1.3× | worst %s ms (%d MiB); %d → %d MiB: %s → %s ms = **%.2f×** | %s |",
+			rate, fmtMs(worst), worstSize, sz[0], sz[len(sz)-1], fmtMs(lo.med()), fmtMs(hi.med()), g, mark(worst <= 100 && g <= 1.3))
+	}
+	for _, mode := range migrateModes {
+		worstQ, worstTxt := 0.0, "no data"
+		for _, size := range sz {
+			t, l := m.res.find("link", "total", mode, size, ""), m.res.find("link", "limit", mode, size, "")
+			if t.ok() && l.ok() && t.med()/l.med() > worstQ {
+				worstQ = t.med() / l.med()
+				worstTxt = fmt.Sprintf("worst %d MiB: %s vs %s ms = **%.2f×**", size, fmtMs(t.med()), fmtMs(l.med()), worstQ)
+			}
+		}
+		m.p("| %s over the link: total ≤ 1.2× the link limit | %s | %s |", mode, worstTxt, mark(worstQ > 0 && worstQ <= 1.2))
+	}
+}
