@@ -86,6 +86,15 @@ func (b *Bench) migrateOnce(size int, mode, bundle string, i int) error {
 	return nil
 }
 
+// cellWithFailures is cell(s) and, if runs failed, how many and the first error.
+func cellWithFailures(s *Series) string {
+	c := cell(s)
+	if s != nil && len(s.Errors) > 0 {
+		c += fmt.Sprintf(" (%d failed: %s)", len(s.Errors), shortErr(s.Errors[0]))
+	}
+	return c
+}
+
 // migrateTable and migratePlot render section 5.
 func (m *mdWriter) migrate() {
 	m.p("## 5. Migration")
@@ -102,11 +111,7 @@ func (m *mdWriter) migrate() {
 	for _, size := range m.b.MigSizes {
 		for _, mode := range migrateModes {
 			f := func(op string) *Series { return m.res.find("migrate", op, mode, size, "") }
-			fr := cell(f("frozen"))
-			if s := f("frozen"); s != nil && len(s.Errors) > 0 {
-				fr += fmt.Sprintf(" (%d failed: %s)", len(s.Errors), shortErr(s.Errors[0]))
-			}
-			m.p("| %d | %s | %s | %s | %s | %s |", size, mode, fr, cell(f("total")), cell(f("command")), fmtBytes(f("total").medBytes()))
+			m.p("| %d | %s | %s | %s | %s | %s |", size, mode, cellWithFailures(f("frozen")), cell(f("total")), cell(f("command")), fmtBytes(f("total").medBytes()))
 		}
 	}
 	m.p("")

@@ -20,10 +20,7 @@ func (m *mdWriter) link() {
 	for _, size := range m.b.LinkSizes {
 		for _, mode := range migrateModes {
 			f := func(op string) *Series { return m.res.find("link", op, mode, size, "") }
-			fr := cell(f("frozen"))
-			if s := f("frozen"); s != nil && len(s.Errors) > 0 {
-				fr += fmt.Sprintf(" (%d failed: %s)", len(s.Errors), shortErr(s.Errors[0]))
-			}
+			fr := cellWithFailures(f("frozen"))
 			ratio := "–"
 			if t, l := f("total"), f("limit"); t.ok() && l.ok() {
 				ratio = fmt.Sprintf("%.2f×", t.med()/l.med())
