@@ -18,6 +18,7 @@ type sshReport struct {
 	Host      string `json:"host"`
 	Runs      string `json:"runs"`
 	WireBytes int64  `json:"wire_bytes"`
+	Error     string `json:"error"`
 }
 
 // sshMemProg is memprog running on host A, with a bundle of the same shape
@@ -133,6 +134,27 @@ func TestMigrateSSH(t *testing.T) {
 			h.B.Env.MustRun("delete", "--force", p.ID)
 		})
 	}
+	// Over a link shaped to 100 Mbit/s (tbf): the move takes at least the
+	// link's time for its bytes, so they did cross the shaped link.
+	t.Run("lazy-100mbit", func(t *testing.T) {
+		h.Shape("100mbit")
+		defer h.Shape("")
+		p := h.startSSHMemProg("sshshaped", 32)
+		defer h.A.Env.Run("delete", "--force", p.ID)
+		defer h.B.Env.Run("delete", "--force", p.ID)
+		r := h.migrateSSH(p, "--mode", "lazy").Wait(4 * time.Minute)
+		if r.Code != 0 {
+			t.Fatalf("migrate over the shaped link failed:\n%s", r)
+		}
+		rep := parseSSHReport(t, r)
+		limitMs := float64(rep.WireBytes) * 8 / 100e6 * 1000
+		t.Logf("100 Mbit/s: frozen %.0f ms, total %.0f ms for %d bytes (link limit %.0f ms: %.2fx)",
+			rep.FrozenMs, rep.TotalMs, rep.WireBytes, limitMs, rep.TotalMs/limitMs)
+		if rep.TotalMs < 0.9*limitMs {
+			t.Errorf("%d bytes moved in %.0f ms, faster than 100 Mbit/s allows (%.0f ms): the link was not shaped", rep.WireBytes, rep.TotalMs, limitMs)
+		}
+		h.B.Env.ExpectMemoryIntact(p.B, p.ID)
+	})
 }
 
 // TestMigrateSSHRefused: the target lacks a bind-mount source, so it refuses

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -54,6 +55,10 @@ func TestMigrateSSHKilled(t *testing.T) {
 			said := false
 			for _, s := range []string{"still running on the source", "restored on the source", "not touched"} {
 				said = said || strings.Contains(r.Stderr, s)
+			}
+			var rep sshReport
+			if err := json.Unmarshal([]byte(lastLine(r.Stdout)), &rep); err != nil || rep.Runs != "source" || rep.Error == "" {
+				t.Errorf("the failed migration's JSON report does not say the source runs: %q (%v)", r.Stdout, err)
 			}
 			if !said {
 				t.Errorf("the failed migration does not say the source runs:\n%s", r)

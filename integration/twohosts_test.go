@@ -73,6 +73,9 @@ func newTwoHosts(t *testing.T) *twoHosts {
 	// Each host's view hides the other's dir.
 	h.nsRun(h.A.holder, "m", "mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "hidden", h.B.Dir)
 	h.nsRun(h.B.holder, "m", "mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "hidden", h.A.Dir)
+	if rate := os.Getenv("MYCR_TWOHOSTS_RATE"); rate != "" {
+		h.Shape(rate)
+	}
 	h.sshKeys()
 	h.startSSHD(h.A)
 	h.startSSHD(h.B)
@@ -266,6 +269,25 @@ func (h *twoHosts) VethBytes(n *netHost) int64 {
 	}
 	h.t.Fatalf("no eth0 on host %s", n.Name)
 	return 0
+}
+
+// Shape limits the link between the hosts to rate (tc's units: 100mbit,
+// 1gbit) in both directions: a token bucket (tbf) on each end of both
+// uplinks. "" removes it. This kernel has no sch_netem: no delay or loss.
+func (h *twoHosts) Shape(rate string) {
+	h.t.Helper()
+	for _, n := range []*netHost{h.A, h.B} {
+		for _, end := range []struct {
+			holder *exec.Cmd
+			dev    string
+		}{{n.holder, "eth0"}, {h.sw, "v" + n.Name}} {
+			if rate == "" {
+				_ = h.nsCmd(end.holder, "n", "tc", "qdisc", "del", "dev", end.dev, "root").Run()
+				continue
+			}
+			h.nsRun(end.holder, "n", "tc", "qdisc", "replace", "dev", end.dev, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "100ms")
+		}
+	}
 }
 
 // stop kills what the setup started (by pid): sshds, then the holders.

@@ -116,6 +116,10 @@ See docs/portable.md.`,
 		mo.Ctx = ctx
 		rep, err := runMigrate(c, r, mo)
 		if err != nil {
+			if rep != nil && format == "json" {
+				// Which side runs, for a program reading the report.
+				_ = json.NewEncoder(c.App.Writer).Encode(rep)
+			}
 			return err
 		}
 		if format == "json" {

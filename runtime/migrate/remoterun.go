@@ -19,7 +19,8 @@ import (
 // stream (and, in lazy mode, serves the target's page faults through it),
 // and keeps the container only once this side commits. Before the commit
 // the source keeps running, or resumes: a lost link or a killed ssh session
-// destroys the target. See docs/portable.md.
+// destroys the target. See docs/portable.md. A failed migration returns its
+// report too (Runs, Error) beside the error.
 func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 	m := &migration{r: r, o: o, start: time.Now()}
 	if m.o.Ctx == nil {
@@ -71,7 +72,11 @@ func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 		if errors.Is(err, errLinkLost) {
 			err = link.explain(err)
 		}
-		return nil, err
+		m.rep.Runs, m.rep.Error = "source", err.Error()
+		if !m.sourceRunning() {
+			m.rep.Runs = "none"
+		}
+		return m.rep, err
 	}
 	m.rep.Runs = "target"
 	m.finish()

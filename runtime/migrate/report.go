@@ -41,10 +41,13 @@ type Report struct {
 	BytesMoved      int64   `json:"bytes_moved"`
 	// Host is the ssh:// target of a migration to another host; WireBytes
 	// what crossed the ssh stream (frames of images, pages and control);
-	// Runs which side runs the container ("target").
+	// Runs which side runs the container: "target", or after a failure
+	// "source" (or "none" if the source could not be resumed either), with
+	// Error saying why.
 	Host         string `json:"host,omitempty"`
 	WireBytes    int64  `json:"wire_bytes,omitempty"`
 	Runs         string `json:"runs,omitempty"`
+	Error        string `json:"error,omitempty"`
 	SourceImages string `json:"source_images,omitempty"` // kept image dirs, if any
 	TargetImages string `json:"target_images,omitempty"`
 }
