@@ -35,6 +35,10 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 	if err := checkRootfsDiff(diff); err != nil {
 		return nil, cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
 	}
+	deleted, err := readDeletedFiles(filepath.Join(tmp, archive.ArchiveDeleted))
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("import %s: %w; the bundle was not changed", o.Import, err)
+	}
 	bundle, err := importBundle(o.Create.Bundle, tmp, cp)
 	if err != nil {
 		return nil, cleanup, err
@@ -44,15 +48,18 @@ func (r *Root) unpackImport(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err
 		return nil, cleanup, err
 	}
 	o.Create.Bundle, o.Create.Spec = abs, s
+	rootfs := s.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(abs, rootfs)
+	}
 	if f, err := os.Open(diff); err == nil {
 		defer f.Close()
-		rootfs := s.Root.Path
-		if !filepath.IsAbs(rootfs) {
-			rootfs = filepath.Join(abs, rootfs)
-		}
 		if err := archive.ApplyRootfsDiff(f, rootfs); err != nil {
 			return nil, cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
 		}
+	}
+	if err := archive.RemoveDeletedFiles(rootfs, deleted); err != nil {
+		return nil, cleanup, fmt.Errorf("apply the archive's rootfs changes to %s: %w", rootfs, err)
 	}
 	return cp, cleanup, nil
 }
@@ -88,6 +95,20 @@ func checkRootfsDiff(path string) error {
 	}
 	defer f.Close()
 	return archive.CheckRootfsDiff(f)
+}
+
+// readDeletedFiles reads Podman's list of files deleted from the rootfs, if
+// the archive has one.
+func readDeletedFiles(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return archive.ReadDeletedFiles(f)
 }
 
 // importBundle picks the bundle directory for an imported checkpoint (cp,

@@ -59,6 +59,9 @@ var checkpointCommand = &cli.Command{
 			}
 			return r.CheckpointExport(id, o, x)
 		}
+		if c.IsSet("rootfs-image") {
+			return errors.New("--rootfs-image is recorded in an archive: it needs --export FILE or --export oci:REF")
+		}
 		stop := showProgress(r, id, o)
 		err = r.Checkpoint(id, o)
 		stop()

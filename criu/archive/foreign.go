@@ -83,14 +83,18 @@ func engine(dir string) string {
 	if data, err := os.ReadFile(filepath.Join(dir, ArchiveSpecDump)); err == nil {
 		_ = json.Unmarshal(data, &s)
 	}
-	for k, v := range s.Annotations {
-		switch {
-		case k == "io.container.manager" && v == "libpod":
-			return "Podman"
-		case strings.HasPrefix(k, "io.kubernetes.cri-o."):
-			return "CRI-O (Kubernetes)"
-		case strings.HasPrefix(k, "io.kubernetes.cri."):
-			return "containerd (Kubernetes)"
+	// Podman writes some of CRI-O's annotations too: its own mark comes first.
+	if s.Annotations["io.container.manager"] == "libpod" {
+		return "Podman"
+	}
+	for _, e := range []struct{ prefix, name string }{
+		{"io.kubernetes.cri-o.", "CRI-O (Kubernetes)"},
+		{"io.kubernetes.cri.", "containerd (Kubernetes)"},
+	} {
+		for k := range s.Annotations {
+			if strings.HasPrefix(k, e.prefix) {
+				return e.name
+			}
 		}
 	}
 	return ""

@@ -34,13 +34,13 @@ func TestExtractForeignArchive(t *testing.T) {
 	podman := map[string]string{
 		"checkpoint/inventory.img": "inv",
 		"config.dump":              `{"id":"abc","name":"web","rootfsImageName":"localhost/busybox:latest","runtime":"runc"}`,
-		"spec.dump":                `{"ociVersion":"1.0.2","annotations":{"io.container.manager":"libpod"}}`,
+		"spec.dump":                `{"ociVersion":"1.0.2","annotations":{"io.container.manager":"libpod","io.kubernetes.cri-o.TTY":"false","io.kubernetes.cri.x":"y"}}`,
 		"rootfs-diff.tar":          "",
 	}
 	crio := map[string]string{
 		"checkpoint/inventory.img": "inv",
 		"config.dump":              `{"id":"abc","name":"web","runtime":"runc"}`,
-		"spec.dump":                `{"annotations":{"io.kubernetes.cri-o.ContainerID":"abc"}}`,
+		"spec.dump":                `{"annotations":{"io.kubernetes.cri-o.ContainerID":"abc","io.kubernetes.cri.x":"y"}}`,
 	}
 	containerd := map[string]string{
 		"checkpoint/inventory.img": "inv",

@@ -29,6 +29,8 @@ func TestImportForeignArchive(t *testing.T) {
 	logs := func() (string, error) { return p.confCli("logs", "f1") }
 	withRunc("run", "-d", "--pull", "never", "--network", "none", "--name", "f1", imageRef, "sh", "-c", counterScript)
 	waitCount(t, "f1 under runc", 5, logs)
+	// Rootfs changes travel in Podman's archive: rootfs-diff.tar and deleted.files.
+	withRunc("exec", "f1", "sh", "-c", "echo carried > /etc/marker && rm /etc/group")
 	archive := filepath.Join(p.dir, "f1-podman.tar.gz")
 	withRunc("container", "checkpoint", "--export", archive, "f1")
 	last := parseCounter(mustOut(t, logs)).last()
@@ -53,6 +55,12 @@ func TestImportForeignArchive(t *testing.T) {
 	t.Logf("mycr restore --import --unverified of Podman's archive took %v", time.Since(start).Round(time.Millisecond))
 	assertRunsUnderMycr(t, root, "f1m")
 	assertContinues(t, "Podman's (runc's) checkpoint restored by mycr", last, output)
+	if b, err := os.ReadFile(filepath.Join(bundle, "rootfs/etc/marker")); err != nil || string(b) != "carried\n" {
+		t.Errorf("the file written in the container did not come with Podman's rootfs-diff.tar: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(bundle, "rootfs/etc/group")); err == nil {
+		t.Error("the file deleted in the container is still in the rootfs: deleted.files was not applied")
+	}
 }
 
 // busyboxBundle makes dir/rootfs from the test image's layer (the files of
