@@ -94,7 +94,7 @@ reliability: build
 	tests+='|TestCheckpointInterruptedByKill|TestRestoreFailuresLeaveNothing|TestRestoreCorruptImages|TestInspectCorruptImages'; \
 	tests+='|TestHostileImagePaths|TestSoakCheckpointRestore|TestConcurrentClients|TestExecWhileFreezing'; \
 	tests+='|TestExportFailureKeepsContainer|TestExportFailureNamesKeptImages'; \
-	tests+='|TestStdioMatrix|TestStdioMixedKinds|TestMigrateSSHKilled'; \
+	tests+='|TestStdioMatrix|TestStdioMixedKinds|TestMigrateSSHKilled|TestRestoreLazyDaemonKilled|TestRestoreLazyMycrKilled'; \
 	start=$$(date +%s); \
 	$(GOTEST) -v -timeout 60m -run "^($$tests)\$$" ./integration/ 2>&1 | tee bin/reliability.log; status=$${PIPESTATUS[0]}; \
 	go run ./integration/reliabilityreport -log bin/reliability.log -doc docs/reliability.md \

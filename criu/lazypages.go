@@ -39,6 +39,10 @@ type LazyPagesOpts struct {
 	// local restore's pages come from the images, not through mycr); before
 	// that, mycr's death kills it. Without Outlive it always dies with mycr.
 	Outlive bool
+	// KillFirst are cgroup dirs whose processes the waiter kills before the
+	// daemon when mycr dies before Release: a restore that did not complete
+	// must not run on without its pages.
+	KillFirst []string
 }
 
 // LazyPages is a running `criu lazy-pages`: it serves the restored processes'
@@ -116,7 +120,7 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 		return nil, fmt.Errorf("start criu lazy-pages: %w", err)
 	}
 	if o.Outlive {
-		if err := d.startWaiter(); err != nil {
+		if err := d.startWaiter(o.KillFirst); err != nil {
 			d.Kill()
 			return nil, err
 		}
@@ -125,11 +129,13 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	return d, nil
 }
 
-// lazyWaiter kills the daemon ($2) when mycr is gone (fd 3 reads EOF) while the
-// marker ($1) exists: a restore that did not complete needs no pages.
-const lazyWaiter = `while read -r _; do :; done <&3; [ -e "$1" ] && kill -9 "$2"; rm -f "$1"`
+// lazyWaiter kills the processes of the cgroups ($3...), then the daemon ($2),
+// when mycr is gone (fd 3 reads EOF) while the marker ($1) exists: a restore
+// that did not complete is undone (the next command removes its state).
+const lazyWaiter = `while read -r _; do :; done <&3; [ -e "$1" ] || exit 0; m=$1 d=$2; shift 2
+for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; kill -9 "$d"; rm -f "$m" "${m%/*}/`+LazyPagesSocket+`"`
 
-func (d *LazyPages) startWaiter() error {
+func (d *LazyPages) startWaiter(killFirst []string) error {
 	d.marker = filepath.Join(d.cmd.Dir, "lazy-pages.restoring")
 	if err := os.WriteFile(d.marker, nil, 0o600); err != nil {
 		return err
@@ -138,7 +144,8 @@ func (d *LazyPages) startWaiter() error {
 	if err != nil {
 		return err
 	}
-	w := exec.Command("/bin/sh", "-c", lazyWaiter, "mycr-lazy-waiter", d.marker, strconv.Itoa(d.Pid()))
+	args := append([]string{"-c", lazyWaiter, "mycr-lazy-waiter", d.marker, strconv.Itoa(d.Pid())}, killFirst...)
+	w := exec.Command("/bin/sh", args...)
 	w.ExtraFiles = []*os.File{pr}
 	w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = w.Start()

@@ -62,15 +62,16 @@ func restoreLazy(t *testing.T, e *Env, p *MemProg, img, id string, flags ...stri
 // expectNoLazyLeftovers: no lazy-pages daemon, socket or marker of img is left.
 func expectNoLazyLeftovers(t *testing.T, img string) {
 	t.Helper()
-	for _, f := range []string{"lazy-pages.socket", "lazy-pages.restoring"} {
-		if _, err := os.Stat(filepath.Join(img, f)); err == nil {
-			t.Errorf("%s left in the image dir", f)
-		}
-	}
-	waitFor(t, 10*time.Second, "no criu lazy-pages daemon on "+img, func() (bool, string) {
+	waitFor(t, 30*time.Second, "no criu lazy-pages daemon on "+img, func() (bool, string) {
 		pids := lazyDaemons(img)
 		return len(pids) == 0, "daemons " + strings.Join(pids, ",")
 	})
+	for _, f := range []string{"lazy-pages.socket", "lazy-pages.restoring"} {
+		waitFor(t, 5*time.Second, "no "+f+" in the image dir", func() (bool, string) {
+			_, err := os.Stat(filepath.Join(img, f))
+			return err != nil, "it is there"
+		})
+	}
 }
 
 // lazyDaemons are the pids of `criu lazy-pages` processes with img among their arguments.
@@ -112,4 +113,75 @@ func TestRestoreLazy(t *testing.T) {
 	e.ExpectMemoryIntact(p, id)
 	WaitCounterAbove(t, p.Count, MustCounter(t, p.Count)+3, 10*time.Second)
 	expectNoLazyLeftovers(t, img)
+}
+
+// TestRestoreLazyFallback: where lazy pages do not work (a CRIU whose `check
+// --feature uffd-noncoop` fails), restore --lazy restores eagerly and says
+// why; with --no-fallback it refuses, naming the problem, and leaves nothing.
+func TestRestoreLazyFallback(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	p, img := checkpointMemProg(t, e, "lazyfb", 64)
+	noUffd := criuWrapper(t, e, noUffdNoncoop)
+	refused := e.ID("refused")
+	r := e.RunT(3*time.Minute, "--criu", noUffd, "restore", "-d", "--lazy", "--no-fallback", "--bundle", p.Bundle, "--image-path", img, refused)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "lazy pages do not work here") || !strings.Contains(r.Stderr, "uffd-noncoop") {
+		t.Fatalf("restore --lazy --no-fallback without uffd-noncoop: want a refusal naming the problem:\n%s", r)
+	}
+	e.ExpectNothingLeft(refused, "refused lazy restore")
+	id := e.ID("eager")
+	r = e.RunT(3*time.Minute, "--criu", noUffd, "restore", "-d", "--lazy", "--print-stats", "--bundle", p.Bundle, "--image-path", img, id)
+	if r.Code != 0 {
+		t.Fatalf("restore --lazy without uffd-noncoop did not fall back:\n%s", r)
+	}
+	if !strings.Contains(r.Stderr, "restoring eagerly") || !strings.Contains(r.Stdout, "restored eagerly") {
+		t.Errorf("the fallback was not reported:\n%s", r)
+	}
+	e.ExpectStatus(id, "running")
+	e.ExpectMemoryIntact(p, id)
+	expectNoLazyLeftovers(t, img)
+}
+
+// TestRestoreLazyImportAndAll: --lazy with --import (the unpacked images stay
+// until the last page, then go) and with --all (each container lazily).
+func TestRestoreLazyImportAndAll(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	p := e.StartMemProg("lazyimp", 64)
+	archive := filepath.Join(e.Dir, "lazy.tar.zst")
+	e.MustRun("checkpoint", "--export", archive, p.ID)
+	id := e.ID("imported")
+	logf := filepath.Join(e.Dir, "import.json")
+	r := e.RunT(3*time.Minute, "--log", logf, "--log-format", "json", "restore", "-d", "--lazy", "--import", archive, "--bundle", p.Bundle, id)
+	if r.Code != 0 {
+		t.Fatalf("restore --lazy --import failed:\n%s", r)
+	}
+	if ls := lazyLogs(t, logf); len(ls) != 1 || !ls[0].Lazy || ls[0].LastPageMs <= 0 {
+		t.Errorf("restore --lazy --import: lazy entries %+v", ls)
+	}
+	e.ExpectMemoryIntact(p, id)
+	e.MustRun("delete", "--force", id)
+
+	a, b := e.StartMemProg("lazyall-a", 64), e.StartMemProg("lazyall-b", 64)
+	images := filepath.Join(e.Mkdir("all"), "images")
+	e.MustRun("checkpoint", "--all", "--image-root", images)
+	logf = filepath.Join(e.Dir, "all.json")
+	r = e.RunT(3*time.Minute, "--log", logf, "--log-format", "json", "restore", "--all", "--lazy", "--image-root", images)
+	if r.Code != 0 {
+		t.Fatalf("restore --all --lazy failed:\n%s", r)
+	}
+	ls := lazyLogs(t, logf)
+	if len(ls) != 2 {
+		t.Fatalf("restore --all --lazy: %d lazy entries, want 2: %+v", len(ls), ls)
+	}
+	for _, l := range ls {
+		if !l.Lazy || l.LastPageMs <= 0 {
+			t.Errorf("restore --all --lazy: %+v", l)
+		}
+	}
+	for _, m := range []*MemProg{a, b} {
+		e.ExpectStatus(m.ID, "running")
+		e.ExpectMemoryIntact(m, m.ID)
+		expectNoLazyLeftovers(t, filepath.Join(images, m.ID))
+	}
 }

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,8 +51,12 @@ func (l *LazyRun) startDaemon(bin string, co *libcontainer.CriuOpts, cgroups map
 	}
 	work := logDir(co)
 	os.Remove(filepath.Join(work, criu.LazyPagesSocket)) // a killed run's
+	var own []string
+	for _, p := range ownCgroups(cgroups, l.ID) {
+		own = append(own, p)
+	}
 	d, err := criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: co.ImagesDirectory, WorkDir: work,
-		ProgressDirs: progressDirs(co), Outlive: true})
+		ProgressDirs: progressDirs(co), Outlive: true, KillFirst: own})
 	if err != nil {
 		return err
 	}
@@ -91,6 +94,15 @@ func (l *LazyRun) restored(co *libcontainer.CriuOpts, id string) {
 // still holds its userfaultfds (its faulting threads wait instead of reading zeros).
 func (l *LazyRun) watch(images, id string) {
 	defer close(l.done)
+	defer func() {
+		l.mu.Lock()
+		l.finished = true
+		cleanup := l.cleanup
+		l.mu.Unlock()
+		if cleanup != nil {
+			cleanup() // an imported archive's images: needed until the last page
+		}
+	}()
 	<-l.daemon.Exited()
 	l.HeldUffds, _ = l.hold.Count()
 	os.Remove(filepath.Join(filepath.Dir(l.LogPath), criu.LazyPagesSocket))
@@ -108,15 +120,35 @@ func (l *LazyRun) watch(images, id string) {
 	l.hold.Close()
 }
 
-// abort undoes startDaemon for a restore that failed.
-func (l *LazyRun) abort() {
-	if l == nil || l.daemon == nil {
-		return
+// keepImages takes over cleanup (removing an imported archive's images) when
+// the daemon still reads them; false: the caller cleans up now.
+func (l *LazyRun) keepImages(cleanup func()) bool {
+	if l == nil || l.done == nil {
+		return false
 	}
-	if l.done != nil {
-		return // restored: watch owns the daemon
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.finished {
+		return false
+	}
+	l.cleanup = cleanup
+	return true
+}
+
+// abort undoes startDaemon for a restore that failed, and says whether the
+// daemon had ended first ("" = no): the likely cause.
+func (l *LazyRun) abort() string {
+	if l == nil || l.daemon == nil || l.done != nil {
+		return "" // nothing started, or restored: watch owns the daemon
+	}
+	why := ""
+	select {
+	case <-l.daemon.Exited():
+		why = fmt.Sprintf(" (the lazy-pages daemon had ended: %v; log %s)", l.daemon.Err(), l.LogPath)
+	default:
 	}
 	l.daemon.Kill()
 	l.hold.Close()
-	l.err = errors.New("the restore failed")
+	os.Remove(filepath.Join(filepath.Dir(l.LogPath), criu.LazyPagesSocket))
+	return why
 }

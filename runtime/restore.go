@@ -24,15 +24,20 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	if err := spec.ValidateID(id); err != nil {
 		return -1, err
 	}
+	var lz *LazyRun
 	cp, cleanup, err := r.restoreSource(&o)
-	defer cleanup()
+	defer func() {
+		if !lz.keepImages(cleanup) { // lazyrestore.go
+			cleanup()
+		}
+	}()
 	if err != nil {
 		return -1, err
 	}
 	if err := r.checkOutsideState(&o.Criu); err != nil {
 		return -1, err
 	}
-	lz, err := r.lazyPlan(&o) // lazyrestore.go
+	lz, err = r.lazyPlan(&o)
 	if err != nil {
 		return -1, err
 	}
@@ -109,8 +114,8 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 			done() // restored: a foreground restore may now run for long
 		}
 		if err != nil {
-			lz.abort()
-			return fmt.Errorf("restore of %s from %s failed: %w", id, o.Criu.ImagesDirectory, criu.Explain(err, logPath))
+			why := lz.abort()
+			return fmt.Errorf("restore of %s from %s failed%s: %w", id, o.Criu.ImagesDirectory, why, criu.Explain(err, logPath))
 		}
 		return nil
 	}

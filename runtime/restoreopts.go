@@ -57,6 +57,9 @@ type LazyRun struct {
 	hold           *criu.UffdHold
 	cgroups        map[string]string
 	done           chan struct{}
+	mu             sync.Mutex
+	cleanup        func() // run when watch ends (under mu, with finished)
+	finished       bool
 	err            error
 }
 
