@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"syscall"
 
 	"github.com/opencontainers/runc/libcontainer"
 )
@@ -187,8 +189,13 @@ func (e *peerError) Error() string { return e.Msg }
 var errLinkLost = errors.New("the link to the other host was lost")
 
 func linkLost(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w (%v)", errLinkLost, err)
+	switch {
+	case errors.Is(err, errLinkLost):
+		return err
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w (the stream ended)", errLinkLost)
+	case errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EPIPE):
+		return fmt.Errorf("%w (the ssh session ended)", errLinkLost)
 	}
 	return fmt.Errorf("%w: %v", errLinkLost, err)
 }
