@@ -63,6 +63,10 @@ func TestExportImportOCIImage(t *testing.T) {
 			c.ID, len(m.Layers), m.Annotations)
 	}
 
+	if out := src.MustRun("inspect", "oci:"+ref).Stdout; !strings.Contains(out, c.ID) || !strings.Contains(out, "sleep") {
+		t.Fatalf("mycr inspect oci:%s shows no process of the container:\n%s", ref, out)
+	}
+
 	vol := copyCount(t, dst, c)
 	bundle := dst.CopyBundle(c.Bundle, map[string]string{c.Vol: vol})
 	newID := dst.ID("from-image")

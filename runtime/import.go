@@ -71,16 +71,7 @@ func extractImport(src, dir string, xo archive.ExtractOptions) error {
 		_, err := archive.ExtractArchive(src, dir, xo)
 		return err
 	}
-	ref, _, err := oci.Ref(src)
-	if err != nil {
-		return err
-	}
-	layer, _, err := oci.Pull(ref)
-	if err != nil {
-		return err
-	}
-	defer layer.Close()
-	_, err = archive.ExtractNamed(layer, src, dir, xo)
+	_, err := oci.Extract(src, dir, xo)
 	return err
 }
 

@@ -8,23 +8,27 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mycr/mycr/criu/archive"
+	"github.com/mycr/mycr/criu/archive/oci"
 	"github.com/mycr/mycr/criu/image"
 )
 
 var inspectCommand = &cli.Command{
 	Name:  "inspect",
 	Usage: "show what a checkpoint holds: processes, files, sockets, mounts, memory",
-	ArgsUsage: `IMAGE_DIR|ARCHIVE
+	ArgsUsage: `IMAGE_DIR|ARCHIVE|oci:REF
 
 With no section flag: metadata, processes, open files, sockets and mounts.
 --diff OLD NEW lists what changed from checkpoint OLD to checkpoint NEW.
-An archive (checkpoint --export, "-" for stdin) is verified and extracted into
-a private temporary directory, removed afterwards.`,
+An archive (checkpoint --export, "-" for stdin; Podman's and Kubernetes' too,
+with a warning that they cannot be verified) or a checkpoint image (oci:REF,
+pulled from its registry) is verified and extracted into a private temporary
+directory, removed afterwards.`,
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "ps", Usage: "process tree with command lines and namespaces"},
 		&cli.BoolFlag{Name: "files", Usage: "open files per process"},
@@ -101,7 +105,8 @@ func inspectDiff(c *cli.Context, newer *image.Inspection, old string, o image.In
 // on SIGINT/SIGTERM/SIGHUP: the images hold process memory); key verifies
 // an archive's signature (nil: none).
 func imageSource(path string, key []byte) (string, func(), error) {
-	if path != "-" {
+	isOCI := strings.HasPrefix(path, oci.Prefix)
+	if path != "-" && !isOCI {
 		st, err := os.Stat(path)
 		if err != nil {
 			return "", func() {}, err
@@ -115,7 +120,12 @@ func imageSource(path string, key []byte) (string, func(), error) {
 		return "", cleanup, err
 	}
 	// Reading a Podman or Kubernetes archive's images runs nothing: allowed, with a warning.
-	if _, err := archive.ExtractArchive(path, tmp, archive.ExtractOptions{Key: key, Unverified: true}); err != nil {
+	xo := archive.ExtractOptions{Key: key, Unverified: true}
+	extract := archive.ExtractArchive
+	if isOCI {
+		extract = oci.Extract // a checkpoint image in a registry
+	}
+	if _, err := extract(path, tmp, xo); err != nil {
 		return "", cleanup, fmt.Errorf("%s: %w", path, err)
 	}
 	return filepath.Join(tmp, archive.ArchiveImagesDir), cleanup, nil

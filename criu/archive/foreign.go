@@ -83,9 +83,13 @@ func engine(dir string) string {
 	if data, err := os.ReadFile(filepath.Join(dir, ArchiveSpecDump)); err == nil {
 		_ = json.Unmarshal(data, &s)
 	}
-	// Podman writes some of CRI-O's annotations too: its own mark comes first.
-	if s.Annotations["io.container.manager"] == "libpod" {
+	// io.container.manager first, as checkpointctl: Podman writes some of
+	// CRI-O's annotations too.
+	switch s.Annotations["io.container.manager"] {
+	case "libpod":
 		return "Podman"
+	case "cri-o":
+		return "CRI-O (Kubernetes)"
 	}
 	for _, e := range []struct{ prefix, name string }{
 		{"io.kubernetes.cri-o.", "CRI-O (Kubernetes)"},
