@@ -190,4 +190,18 @@ func TestMigrateSSHRefused(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(h.B.Dir, "tmp")); len(ents) != 0 {
 		t.Errorf("the refused migration left %d entries in B's TMPDIR", len(ents))
 	}
+	// No mycr at the given path on B, and a host without sshd: what ssh or
+	// the remote shell said is in the error, once; the container runs on.
+	for _, c := range []struct{ args []string }{
+		{[]string{"--remote-mycr", "/no/such/mycr"}},
+		{[]string{"--to", "ssh://root@" + switchAddr}},
+	} {
+		args := append([]string{"migrate", "--to", "ssh://hostb", "--target-root", h.B.Env.Root, "--remote-mycr", mycrBin}, c.args...)
+		r := h.RunOn(h.A, 2*time.Minute, append(args, p.ID)...)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "not touched") || strings.Count(r.Stderr, "said:") != 1 {
+			t.Errorf("want an error with what ssh said and \"not touched\":\n%s", r)
+		}
+		t.Logf("%v: %s", c.args, lastLine(strings.TrimSpace(r.Stderr)))
+		h.A.Env.WaitStatus(p.ID, "running", 5*time.Second)
+	}
 }

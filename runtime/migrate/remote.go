@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/url"
 	"os/exec"
@@ -147,15 +148,28 @@ func dialSSH(rm Remote, debug bool) (*sshLink, error) {
 
 // explain adds what ssh said on stderr to a link error.
 func (l *sshLink) explain(err error) error {
+	var said *sshSaidError
+	if errors.As(err, &said) {
+		return err
+	}
 	select {
 	case <-l.exited:
 	case <-time.After(2 * time.Second):
 	}
 	if msg := strings.TrimSpace(l.stderr.String()); msg != "" {
-		return fmt.Errorf("%w; ssh/target said: %s", err, lastLines(msg, 4))
+		return &sshSaidError{err: err, said: lastLines(msg, 4)}
 	}
 	return err
 }
+
+// sshSaidError is a link error with what ssh or the target printed.
+type sshSaidError struct {
+	err  error
+	said string
+}
+
+func (e *sshSaidError) Error() string { return e.err.Error() + "; ssh/target said: " + e.said }
+func (e *sshSaidError) Unwrap() error { return e.err }
 
 // close ends the session: stdin closed, then ssh is given a moment to exit.
 func (l *sshLink) close() {
