@@ -94,6 +94,11 @@ func (m *migration) switchOver(l *lazyRun) error {
 // well, CRIU kills the source, and the source's state goes.
 func (m *migration) commitLazy(l *lazyRun) {
 	m.rep.PageBytes = l.relay.pageBytes.Load()
+	if g := l.relay.gets.Load(); g > 0 {
+		logrus.Debugf("post-copy: %d page requests for %d pages (%.1f pages each), %v since the target ran (%v per request)",
+			g, l.relay.getPages.Load(), float64(l.relay.getPages.Load())/float64(g), time.Since(m.restoredAt).Round(time.Millisecond),
+			(time.Since(m.restoredAt) / time.Duration(g)).Round(time.Microsecond))
+	}
 	if err := l.relay.commit(); err != nil {
 		logrus.Warnf("closing the page transfer: %v", err)
 	}

@@ -40,6 +40,8 @@ type pageRelay struct {
 	ln        net.Listener
 	dump      *net.TCPConn
 	pageBytes atomic.Int64 // page server -> daemon
+	gets      atomic.Int64 // page requests relayed (GET), for the debug log
+	getPages  atomic.Int64 // pages they asked for
 	ended     chan error   // the daemon side is over: nil after its CLOSE
 	downDone  chan struct{}
 
@@ -114,6 +116,8 @@ func (p *pageRelay) up(client net.Conn) error {
 			}
 			return nil
 		case cmd&psCmdMask == psIOVGet:
+			p.gets.Add(1)
+			p.getPages.Add(int64(binary.LittleEndian.Uint64(buf[8:16])))
 			if _, err := p.dump.Write(buf); err != nil {
 				return fmt.Errorf("page server: %w", err)
 			}
