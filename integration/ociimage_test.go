@@ -19,11 +19,18 @@ import (
 // registry serve` runs it) on loopback for the test; it returns host:port.
 func startRegistry(t *testing.T) string {
 	t.Helper()
+	return startRegistryWith(t, func(h http.Handler) http.Handler { return h })
+}
+
+// startRegistryWith serves the registry through wrap (to make it fail).
+func startRegistryWith(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := &http.Server{Handler: wrap(reg), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().String()
@@ -89,4 +96,29 @@ func TestExportImportOCIImage(t *testing.T) {
 		t.Fatalf("export to an unreachable registry: want a refusal before the dump, got %s", res)
 	}
 	src.ExpectStatus(c2.ID, "running")
+}
+
+// TestExportOCIPushFailureKeepsContainer: a registry that takes the layer but
+// refuses the manifest fails the push after the dump: the container is
+// restored from its images and counts on, and the error says so.
+func TestExportOCIPushFailureKeepsContainer(t *testing.T) {
+	requireCRIU(t)
+	reg := startRegistryWith(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+				http.Error(w, `{"errors":[{"code":"DENIED","message":"test registry refuses manifests"}]}`, http.StatusForbidden)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	e := NewEnv(t)
+	c := e.StartCounter("oci-pushfail")
+	res := e.Run("checkpoint", "--export", "oci:"+reg+"/mycr/refused:v1", c.ID)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "restored from its checkpoint and keeps running") ||
+		!strings.Contains(res.Stderr, "no image was tagged at oci:"+reg+"/mycr/refused:v1") {
+		t.Fatalf("a refused push: want an error saying the container was restored, got %s", res)
+	}
+	e.ExpectStatus(c.ID, "running")
+	WaitCounterAbove(t, c.Count, MustCounter(t, c.Count)+5, 5*time.Second)
 }

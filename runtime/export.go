@@ -7,6 +7,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/mycr/mycr/criu/archive"
+	"github.com/mycr/mycr/criu/archive/oci"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -34,6 +35,9 @@ func (r *Root) CheckpointExport(id string, o *libcontainer.CriuOpts, x ExportOpt
 		return err
 	}
 	defer dest.abort()
+	if image != nil {
+		dest.image = oci.Prefix + image.ref.String()
+	}
 	back := saveForRollback(c, o) // exportfail.go
 	defer back.close()
 	scratch := ""

@@ -21,6 +21,7 @@ type exportDest struct {
 	w           io.Writer
 	part, final string
 	f           *os.File // the .part file; nil for stdout
+	image       string   // oci:REF when the file is only staged for a push (exportoci.go)
 	writeErr    error    // the first failed write: the cause, whatever the archive writer wraps it in
 }
 

@@ -54,7 +54,11 @@ func (b *rollback) close() {
 // on its own stdio); only if that fails too are they kept, and named with the
 // command that restores them.
 func (r *Root) exportFailed(id string, o *libcontainer.CriuOpts, src *exportSource, b *rollback, scratch string, dest *exportDest, cause error) error {
-	failed := fmt.Sprintf("export of %s to %s failed: %v", id, dest.final, cause)
+	to := dest.final
+	if dest.image != "" {
+		to = dest.image
+	}
+	failed := fmt.Sprintf("export of %s to %s failed: %v", id, to, cause)
 	if o.LeaveRunning {
 		removeScratch(scratch)
 		return fmt.Errorf("%s; the container keeps running (--leave-running)%s", failed, dest.leftNote())
@@ -106,6 +110,9 @@ func removeScratch(dir string) {
 
 // leftNote says what a failed export left at its destination.
 func (d *exportDest) leftNote() string {
+	if d.image != "" {
+		return fmt.Sprintf("; no image was tagged at %s", d.image)
+	}
 	if d.part == "" {
 		return "; the archive written to stdout is incomplete"
 	}
