@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mycr/mycr/criu/host"
 )
 
 // LazyPagesLog is the lazy-pages daemon's log, in its work dir.
@@ -83,6 +85,13 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	args = append(args, "--images-dir", o.ImagesDir, "--work-dir", o.WorkDir, "--log-file", LazyPagesLog, "-v4", "--status-fd", "3")
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Dir = o.WorkDir
+	// Not the run's CRIU_CONFIG_FILE: it holds restore-only options
+	// (inherit-fd, externals) that `criu lazy-pages` refuses.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, host.EnvConfigFile+"=") {
+			d.cmd.Env = append(d.cmd.Env, kv)
+		}
+	}
 	d.cmd.ExtraFiles = []*os.File{w}
 	d.cmd.Stderr = &d.stderr
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -184,4 +186,40 @@ func TestRestoreLazyImportAndAll(t *testing.T) {
 		e.ExpectMemoryIntact(m, m.ID)
 		expectNoLazyLeftovers(t, filepath.Join(images, m.ID))
 	}
+}
+
+// TestRestoreLazyDevNullStdio: a container whose stdio is /dev/null (declared
+// CRIU externals, inherit-fd in the restore's CRIU config, which `criu
+// lazy-pages` must not read) restores lazily.
+func TestRestoreLazyDevNullStdio(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	devNull := func(c *exec.Cmd) {
+		f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		c.Stdin, c.Stdout, c.Stderr = f, f, f
+	}
+	p := e.StartMemProg("lazynull", 32)
+	e.MustRun("delete", "--force", p.ID)
+	os.Remove(filepath.Join(p.Vol, "ready"))
+	os.Remove(p.Count)
+	if r := e.startWith(devNull, "run", "-d", "--bundle", p.Bundle, p.ID).Wait(time.Minute); r.Code != 0 {
+		t.Fatalf("run -d with /dev/null stdio: %s", r)
+	}
+	waitFor(t, time.Minute, "memprog to fill its memory again", func() (bool, string) {
+		_, err := os.Stat(filepath.Join(p.Vol, "ready"))
+		return err == nil, fmt.Sprint(err)
+	})
+	WaitCounterAbove(t, p.Count, 2, 10*time.Second)
+	img := filepath.Join(e.Mkdir("img"), "null")
+	e.Checkpoint(p.ID, img)
+	id := e.ID("nullback")
+	if r := e.startWith(devNull, "restore", "-d", "--lazy", "--no-fallback", "--bundle", p.Bundle, "--image-path", img, id).Wait(3 * time.Minute); r.Code != 0 {
+		t.Fatalf("restore --lazy with /dev/null stdio failed:\n%s", r)
+	}
+	e.ExpectMemoryIntact(p, id)
+	expectNoLazyLeftovers(t, img)
 }

@@ -24,6 +24,8 @@ type Bench struct {
 	LinkRuns   int
 	LinkRate   string // tc rate of the two hosts' link
 	ArcSizes   []int
+	LazySizes  []int
+	LazyRuns   int
 	ArcFill    int
 	Fault      string
 

@@ -12,7 +12,8 @@
 // the time goes), mem (64 MiB..4 GiB touched memory, tmpfs and disk images, vs
 // bare criu and dd), jvm (a slow-starting JVM service: cold start vs restore),
 // migrate (post-copy vs stop-and-copy, 256 MiB..4 GiB), archive (export/import
-// per compression).
+// per compression), lazy (restore --lazy vs eager: running, first answer, last
+// page; 256 MiB and 1 GiB, tmpfs and disk images).
 package main
 
 import (
@@ -26,9 +27,9 @@ import (
 
 func main() {
 	b := &Bench{}
-	var sections, memSizes, migSizes, linkSizes, arcSizes, mycrBin, runcBin, crunBin, criuBin string
+	var sections, memSizes, migSizes, linkSizes, arcSizes, lazySizes, mycrBin, runcBin, crunBin, criuBin string
 	flag.StringVar(&b.Out, "out", "docs", "directory that receives benchmarks.md and bench/ (json, png)")
-	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,link,archive", "sections to run")
+	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,link,archive,lazy", "sections to run")
 	flag.IntVar(&b.Runs, "runs", 10, "runs per runtime for the checkpoint/restore cases")
 	flag.IntVar(&b.LifeRuns, "lifecycle-runs", 40, "runs per runtime for the lifecycle cases (~30 ms each, and noisy)")
 	flag.IntVar(&b.MemRuns, "mem-runs", 7, "runs per runtime for the memory cases up to 1 GiB")
@@ -41,6 +42,8 @@ func main() {
 	flag.StringVar(&b.LinkRate, "link-rate", "1gbit", "rate of the two hosts' link (tc syntax: 1gbit, 100mbit)")
 	flag.StringVar(&arcSizes, "archive-sizes", "64,256", "touched memory sizes (MiB) of the exported containers")
 	flag.IntVar(&b.ArcFill, "archive-fill", 50, "percent of each page the archived workload fills with random bytes (the rest: zeros)")
+	flag.StringVar(&lazySizes, "lazy-sizes", "256,1024", "touched memory sizes (MiB) of the lazily restored containers")
+	flag.IntVar(&b.LazyRuns, "lazy-runs", 3, "rounds (eager mycr, eager runc, lazy mycr) per size and filesystem")
 	flag.IntVar(&b.MemRuncMax, "mem-runc-max", 1024, "largest memory size (MiB) runc is measured at (mycr and criu: all)")
 	flag.IntVar(&b.JVMRuns, "jvm-runs", 5, "cold starts and restores of the JVM service per runtime")
 	flag.StringVar(&mycrBin, "mycr", "bin/mycr", "mycr binary")
@@ -51,6 +54,7 @@ func main() {
 	from := flag.String("from", "", "write the report from this results.json instead of measuring (same -sections and sizes)")
 	flag.Parse()
 	b.MemSizes, b.MigSizes, b.LinkSizes, b.ArcSizes = sizes(memSizes), sizes(migSizes), sizes(linkSizes), sizes(arcSizes)
+	b.LazySizes = sizes(lazySizes)
 	run := func() error { return b.main(sections, mycrBin, runcBin, crunBin, criuBin) }
 	if *from != "" {
 		run = func() error { return b.rerender(*from, sections) }
@@ -124,6 +128,7 @@ func (b *Bench) main(sections, mycrBin, runcBin, crunBin, criuBin string) error 
 		{"migrate", b.migration},
 		{"link", b.migrateLink},
 		{"archive", b.archive},
+		{"lazy", b.lazy},
 	}
 	for _, s := range steps {
 		if !want[s.name] {

@@ -69,6 +69,9 @@ func (m *mdWriter) render(want map[string]bool) string {
 	if want["archive"] {
 		m.archive()
 	}
+	if want["lazy"] {
+		m.lazy()
+	}
 	m.findings(want)
 	return m.sb.String()
 }

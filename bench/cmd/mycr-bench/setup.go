@@ -106,13 +106,14 @@ func (b *Bench) setup(mycrBin, runcBin, crunBin, criuBin string) error {
 	b.res.Settings["migrate_runs"] = fmt.Sprint(b.MigRuns)
 	b.res.Settings["link_runs"] = fmt.Sprint(b.LinkRuns)
 	b.res.Settings["link_rate"] = b.LinkRate
+	b.res.Settings["lazy_runs"] = fmt.Sprint(b.LazyRuns)
 
 	if b.tr, err = startTracer(); err != nil {
 		logf("process events connector unavailable (%v): no breakdown", err)
 		b.tr = nil
 	}
 	maxMiB := 0
-	for _, n := range append(append(append([]int(nil), b.MemSizes...), b.MigSizes...), b.ArcSizes...) {
+	for _, n := range append(append(append([]int(nil), b.MemSizes...), b.MigSizes...), append(b.ArcSizes, b.LazySizes...)...) {
 		maxMiB = max(maxMiB, n)
 	}
 	if err := b.mountTmpfs(maxMiB); err != nil {
