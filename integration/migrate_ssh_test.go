@@ -103,7 +103,7 @@ func TestMigrateSSH(t *testing.T) {
 			p := h.startSSHMemProg("ssh"+strings.Split(mode, "-")[0], 64)
 			defer h.A.Env.Run("delete", "--force", p.ID)
 			// Host B sees none of host A's dirs: an empty tmpfs.
-			if out := h.nsRun(h.B.holder, "m", "ls", "-A", h.A.Dir); strings.TrimSpace(out) != "" {
+			if out := h.nsRun(h.B, "m", "ls", "-A", h.A.Dir); strings.TrimSpace(out) != "" {
 				t.Fatalf("host B can read host A's dir: %q", out)
 			}
 			before := h.VethBytes(h.B)

@@ -82,7 +82,7 @@ func (h *twoHosts) killSSHAt(p *Proc, onB bool, start, at int64) string {
 		}
 		var pid int
 		if onB {
-			pid = childNamed(h.B.sshd.Process.Pid, "sshd")
+			pid = childNamed(h.B.SSHDPid(), "sshd")
 		} else {
 			pid = childNamed(p.Pid(), "ssh")
 		}

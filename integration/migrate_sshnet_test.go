@@ -35,7 +35,7 @@ func TestMigrateSSHKeepsAddress(t *testing.T) {
 				{"link", "set", hostEnd, "master", "br0", "up"},
 				{"-n", nsName, "addr", "add", addr + twoHostsPrefix, "dev", "eth0"},
 				{"-n", nsName, "link", "set", "eth0", "up"}, {"-n", nsName, "link", "set", "lo", "up"}} {
-				h.nsRun(h.A.holder, "nm", append([]string{"ip"}, c...)...)
+				h.nsRun(h.A, "nm", append([]string{"ip"}, c...)...)
 			}
 			bundle := func(n *netHost) (string, string) {
 				vol := n.Env.Mkdir("vol")
@@ -58,7 +58,7 @@ func TestMigrateSSHKeepsAddress(t *testing.T) {
 			}
 			waitReplies(t, repliesA, 3)
 			client := filepath.Join(h.Base, "client-"+nsName)
-			cmd := h.nsCmd(h.sw, "n", netprogBin, "-connect", addr+":7777", "-out", client, "-interval", "50ms")
+			cmd := h.SwitchCmd(netprogBin, "-connect", addr+":7777", "-out", client, "-interval", "50ms")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -76,10 +76,10 @@ func TestMigrateSSHKeepsAddress(t *testing.T) {
 			waitReplies(t, repliesB, 3)
 			t.Logf("%s: frozen %.0f ms, total %.0f ms; client at %d echoes before the report, %d now, the same connection",
 				mode, rep.FrozenMs, rep.TotalMs, before, lastReply(t, client))
-			if out, err := h.nsCmd(h.A.holder, "n", "ip", "link", "show", hostEnd).CombinedOutput(); err == nil {
+			if out, err := h.NsCmd(h.A.Host, "n", "ip", "link", "show", hostEnd).CombinedOutput(); err == nil {
 				t.Errorf("host A still has the container's veth %s:\n%s", hostEnd, out)
 			}
-			if out := h.nsRun(h.B.holder, "n", "ip", "-o", "link", "show", hostEnd); !strings.Contains(out, "master br0") {
+			if out := h.nsRun(h.B, "n", "ip", "-o", "link", "show", hostEnd); !strings.Contains(out, "master br0") {
 				t.Errorf("host B's %s is not on br0: %s", hostEnd, out)
 			}
 		})

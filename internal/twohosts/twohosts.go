@@ -42,6 +42,9 @@ func (n *Host) Root() string { return filepath.Join(n.Dir, "root") }
 // Tmp is the host's TMPDIR (what its commands and its sshd sessions get).
 func (n *Host) Tmp() string { return filepath.Join(n.Dir, "tmp") }
 
+// SSHDPid is the pid of the host's sshd (its sessions are its children).
+func (n *Host) SSHDPid() int { return n.sshd.Process.Pid }
+
 // Pid is the pid of the process that holds the host's namespaces.
 func (n *Host) Pid() int { return n.holder.Process.Pid }
 
@@ -100,13 +103,23 @@ func (h *Hosts) newHost(name, addr string) (*Host, error) {
 		return nil, err
 	}
 	pid, veth := strconv.Itoa(n.Pid()), "v"+name
-	for _, c := range []*exec.Cmd{
+	cmds := []*exec.Cmd{
 		nsCmd(h.Switch, "n", "ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", pid),
 		nsCmd(h.Switch, "n", "ip", "link", "set", veth, "master", "br0", "up"),
-		nsCmd(n.holder, "n", "ip", "link", "set", "lo", "up"),
-		nsCmd(n.holder, "n", "ip", "addr", "add", addr+Prefix, "dev", "eth0"),
-		nsCmd(n.holder, "n", "ip", "link", "set", "eth0", "up"),
-	} {
+	}
+	// The host's uplink eth0 is a port of its own bridge br0, which holds its
+	// address and where its containers' veths plug in (as Docker's or CNI's).
+	for _, c := range [][]string{{"link", "set", "lo", "up"}, {"link", "add", "br0", "type", "bridge"},
+		{"link", "set", "eth0", "master", "br0"}, {"link", "set", "eth0", "up"},
+		{"addr", "add", addr + Prefix, "dev", "br0"}, {"link", "set", "br0", "up"}} {
+		cmds = append(cmds, nsCmd(n.holder, "n", append([]string{"ip"}, c...)...))
+	}
+	// Named network namespaces (/run/netns) are the host's own.
+	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
+		return n, err
+	}
+	cmds = append(cmds, nsCmd(n.holder, "m", "mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "netns", "/run/netns"))
+	for _, c := range cmds {
 		if err := h.run(c); err != nil {
 			return n, err
 		}
@@ -154,14 +167,23 @@ func (h *Hosts) Wrap(n *Host) []string {
 	return []string{"nsenter", "-t", strconv.Itoa(n.Pid()), "-m", "-n", "--"}
 }
 
-// Shape limits what each host sends on its link to rate (tc's syntax, e.g.
-// "1gbit", "100mbit"; token bucket filter: this kernel has no netem, so no
-// added delay), which limits A→B and B→A alike.
+// Shape limits the link between the hosts to rate (tc's syntax: "1gbit",
+// "100mbit") in both directions: a token bucket filter (tbf) on each end of
+// both uplinks; "" removes it. This kernel has no netem: no delay or loss.
 func (h *Hosts) Shape(rate string) error {
 	for _, n := range []*Host{h.A, h.B} {
-		if err := h.run(nsCmd(n.holder, "n", "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf",
-			"rate", rate, "burst", "512kb", "latency", "100ms")); err != nil {
-			return err
+		for _, end := range []struct {
+			holder *exec.Cmd
+			dev    string
+		}{{n.holder, "eth0"}, {h.Switch, "v" + n.Name}} {
+			if rate == "" {
+				_, _ = h.runner(nsCmd(end.holder, "n", "tc", "qdisc", "del", "dev", end.dev, "root")) // none there: nothing to remove
+				continue
+			}
+			if err := h.run(nsCmd(end.holder, "n", "tc", "qdisc", "replace", "dev", end.dev, "root", "tbf",
+				"rate", rate, "burst", "256kb", "latency", "100ms")); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
