@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/urfave/cli/v2"
@@ -14,7 +17,7 @@ var createCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     launchFlags(),
 	Action: func(c *cli.Context) error {
-		return launch(c, runtime.ActCreate)
+		return launchFailed("create", launch(c, runtime.ActCreate))
 	},
 }
 
@@ -29,6 +32,16 @@ func launchFlags() []cli.Flag {
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional fds (3..3+N-1) to the container"},
 		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the container's init (SCM_RIGHTS)"},
 	}
+}
+
+// launchFailed names the command in its own errors as runc does ("mycr run failed:
+// unable to start container process: ..."); the process's exit status passes as is.
+func launchFailed(verb string, err error) error {
+	var ee exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return fmt.Errorf("mycr %s failed: %w", verb, err)
 }
 
 // launch implements create and run: load the bundle, create, start, maybe wait.

@@ -16,6 +16,6 @@ var runCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not make mycr a child subreaper"},
 	),
 	Action: func(c *cli.Context) error {
-		return launch(c, runtime.ActRun)
+		return launchFailed("run", launch(c, runtime.ActRun))
 	},
 }
