@@ -54,8 +54,8 @@ lint:
 
 # runc's own bats suite (tests/integration of the runc module in go.mod) against
 # bin/mycr and a runc built from the same module, side by side; fails on any
-# difference not listed in scripts/runc-compat-expected.txt. The whole set (41 files,
-# ~17 min on a loaded 2-core machine) here; make test runs the short set (~5 min).
+# difference not listed in scripts/runc-compat-expected.txt. The whole set (43 files,
+# ~24 min on a loaded 2-core machine) here; make test runs the short set (~5 min).
 test-runc-compat: build
 	MYCR_BINARY=$(CURDIR)/$(BIN) bash scripts/runc-compat.sh
 
