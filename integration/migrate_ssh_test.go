@@ -107,7 +107,8 @@ func TestMigrateSSH(t *testing.T) {
 				t.Fatalf("host B can read host A's dir: %q", out)
 			}
 			before := h.VethBytes(h.B)
-			r := h.migrateSSH(p, "--mode", mode).Wait(4 * time.Minute)
+			pidFile := filepath.Join(h.B.Env.Dir, "pid-"+p.ID)
+			r := h.migrateSSH(p, "--mode", mode, "--pid-file", pidFile).Wait(4 * time.Minute)
 			if r.Code != 0 {
 				t.Fatalf("migrate over ssh failed:\n%s", r)
 			}
@@ -117,6 +118,9 @@ func TestMigrateSSH(t *testing.T) {
 				mode, rep.FrozenMs, rep.TotalMs, rep.BytesMoved, rep.ImageBytes, rep.PageBytes, rep.WireBytes, wire)
 			if rep.Mode != mode || rep.Runs != "target" || rep.TargetPid <= 0 {
 				t.Fatalf("report: %+v", rep)
+			}
+			if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != fmt.Sprint(rep.TargetPid) {
+				t.Errorf("--pid-file on host B: %q (%v), want the target's pid %d", b, err, rep.TargetPid)
 			}
 			if mode == "lazy" && rep.PageBytes < int64(p.A.MB)<<20 {
 				t.Errorf("lazy: %d page bytes moved after the switch, want >= %d MiB", rep.PageBytes, p.A.MB)

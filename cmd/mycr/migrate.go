@@ -59,7 +59,7 @@ See docs/portable.md.`,
 		&cli.BoolFlag{Name: "file-locks", Usage: "handle file locks"},
 		&cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft, full, strict or ignore (default: soft)"},
 		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the target's new pty master"},
-		&cli.StringFlag{Name: "pid-file", Usage: "file to write the target's init pid to"},
+		&cli.StringFlag{Name: "pid-file", Usage: "file to write the target's init pid to (with --to: a file on the target host)"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := exactArgs(c, 1); err != nil {
@@ -134,8 +134,10 @@ See docs/portable.md.`,
 // runMigrate moves the container to another state root (--to-root) or host (--to).
 func runMigrate(c *cli.Context, r *runtime.Root, mo migrate.Opts) (*migrate.Report, error) {
 	if to := c.String("to"); to != "" {
+		// --pid-file names a file on the target; a rollback on this host writes none.
+		mo.Launch.PidFile = ""
 		return migrate.RunRemote(r, mo, migrate.Remote{URL: to, Root: c.String("target-root"),
-			Mycr: c.String("remote-mycr"), Stdio: c.String("target-stdio")})
+			Mycr: c.String("remote-mycr"), Stdio: c.String("target-stdio"), PidFile: c.String("pid-file")})
 	}
 	dst, err := runtime.OpenRoot(c.String("to-root"))
 	if err != nil {

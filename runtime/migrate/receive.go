@@ -202,7 +202,7 @@ func (v *receiver) restore(lazy bool) error {
 	if _, err := v.r.Restore(runtime.RestoreOpts{
 		Create: runtime.CreateOpts{ID: h.TargetID, Bundle: bundle, Spec: spec},
 		Criu:   co,
-		Launch: runtime.LaunchOpts{IO: runtime.IOConfig{Detach: true, Stdio: stdio}},
+		Launch: runtime.LaunchOpts{IO: runtime.IOConfig{Detach: true, Stdio: stdio}, PidFile: h.PidFile},
 	}); err != nil {
 		return fmt.Errorf("restore on the target failed: %w", err)
 	}

@@ -26,6 +26,8 @@ type Remote struct {
 	SSH string
 	// Stdio is a file on the target for the container's stdout/stderr ("" = /dev/null).
 	Stdio string
+	// PidFile is a file on the target that receives the container's init pid ("" = none).
+	PidFile string
 }
 
 // sshTarget is a parsed ssh:// URL.

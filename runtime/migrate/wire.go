@@ -56,6 +56,8 @@ type wireHello struct {
 	ImagePath string `json:"image_path,omitempty"`
 	// Stdio is where the target container's stdio goes: "null" or a file path on the target.
 	Stdio string `json:"stdio,omitempty"`
+	// PidFile is a file on the target for the restored container's init pid.
+	PidFile string `json:"pid_file,omitempty"`
 	// Criu is the user's CRIU options the restore repeats.
 	Criu wireCriu `json:"criu"`
 	// Net is the container's network identity to re-create there (veth.go).
