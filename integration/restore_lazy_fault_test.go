@@ -70,6 +70,7 @@ func TestRestoreLazyDaemonKilled(t *testing.T) {
 	outcomes := map[string]int{}
 	for i := 0; i < faultTrials(); i++ {
 		id := e.ID("lk")
+		resetVol(t, img)
 		proc := e.Start(Stdio{}, "restore", "-d", "--lazy", "--bundle", p.Bundle, "--image-path", img, id)
 		var daemon []string
 		waitFor(t, 30*time.Second, "the lazy-pages daemon", func() (bool, string) {
@@ -88,6 +89,7 @@ func TestRestoreLazyDaemonKilled(t *testing.T) {
 		outcomes[expectLazyOutcome(t, e, p, img, id, what, r, "lazy-pages")]++
 	}
 	id := e.ID("eager")
+	resetVol(t, img)
 	e.RestoreDetached(id, p.Bundle, img)
 	e.ExpectMemoryIntact(p, id)
 	logResult(t, reliabilityResult{Fault: "criu lazy-pages SIGKILLed at random moments of restore --lazy (256 MiB); then an eager restore of the same images",
@@ -107,6 +109,7 @@ func TestRestoreLazyMycrKilled(t *testing.T) {
 	outcomes := map[string]int{}
 	for i := 0; i < faultTrials(); i++ {
 		id := e.ID("mk")
+		resetVol(t, img)
 		proc := e.Start(Stdio{}, "restore", "-d", "--lazy", "--bundle", p.Bundle, "--image-path", img, id)
 		delay := time.Duration(rnd.Int63n(int64(span)))
 		what := "mycr killed " + delay.Round(time.Millisecond).String() + " after it started"
