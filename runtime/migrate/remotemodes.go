@@ -2,10 +2,6 @@ package migrate
 
 import (
 	"fmt"
-
-	"github.com/sirupsen/logrus"
-
-	"github.com/mycr/mycr/runtime"
 )
 
 // stopCopy migrates to the other host by checkpoint, send, restore there.
@@ -23,22 +19,8 @@ func (x *remoteRun) stopCopy() error {
 	}
 	defer undo()
 	m.extFds = fds
-	o := m.o.Criu
-	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
-	o.LazyPages, o.LeaveRunning, o.PreDump = false, false, false
-	o.StatusFd = -1
-	m.freeze = watchFreeze(m.state)
-	if err := m.dump(&o); err != nil {
-		m.freeze.stopAndGet()
-		runtime.Thaw(m.c)
-		x.abortTarget(err)
-		if m.sourceRunning() {
-			return fmt.Errorf("checkpoint of %s failed, the container is still running on the source: %w", m.o.ID, err)
-		}
-		return fmt.Errorf("checkpoint of %s failed and the container is not running any more: %w", m.o.ID, err)
-	}
-	if err := m.removeSource(); err != nil {
-		logrus.Warn(err)
+	if err := m.dumpAll(x.abortTarget); err != nil {
+		return err
 	}
 	x.quiesceNet()
 	err = x.sendImages()

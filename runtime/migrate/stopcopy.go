@@ -17,22 +17,8 @@ func (m *migration) stopAndCopy() error {
 	if err := m.canceled(); err != nil {
 		return err
 	}
-	o := m.o.Criu
-	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
-	o.LazyPages, o.LeaveRunning, o.PreDump = false, false, false
-	o.StatusFd = -1
-	m.freeze = watchFreeze(m.state)
-	if err := m.dump(&o); err != nil {
-		m.freeze.stopAndGet()
-		runtime.Thaw(m.c)
-		if m.sourceRunning() {
-			return fmt.Errorf("checkpoint of %s failed, the container is still running on the source: %w", m.o.ID, err)
-		}
-		return fmt.Errorf("checkpoint of %s failed and the container is not running any more: %w", m.o.ID, err)
-	}
-	// The source's processes are gone; its images are the container now.
-	if err := m.removeSource(); err != nil {
-		logrus.Warn(err)
+	if err := m.dumpAll(func(error) {}); err != nil {
+		return err
 	}
 	err := m.transfer()
 	if err == nil {
@@ -69,4 +55,29 @@ func (m *migration) rollback(cause error) error {
 	return fmt.Errorf("migration of %s failed (%w) and restoring it on the source failed too (%v); its images are kept: "+
 		"mycr --root %s restore -d --bundle %s --image-path %s %s",
 		m.o.ID, cause, err, m.r.Dir, m.srcBundle, m.srcDir, m.o.ID)
+}
+
+// dumpAll checkpoints the whole source into srcDir; CRIU kills it at the end.
+// If the dump fails, the source is thawed and abort(err) runs before the
+// error says whether the source still runs. After a dump, the source's
+// processes are gone and its images are the container.
+func (m *migration) dumpAll(abort func(error)) error {
+	o := m.o.Criu
+	o.ImagesDirectory, o.WorkDirectory = m.srcDir, ""
+	o.LazyPages, o.LeaveRunning, o.PreDump = false, false, false
+	o.StatusFd = -1
+	m.freeze = watchFreeze(m.state)
+	if err := m.dump(&o); err != nil {
+		m.freeze.stopAndGet()
+		runtime.Thaw(m.c)
+		abort(err)
+		if m.sourceRunning() {
+			return fmt.Errorf("checkpoint of %s failed, the container is still running on the source: %w", m.o.ID, err)
+		}
+		return fmt.Errorf("checkpoint of %s failed and the container is not running any more: %w", m.o.ID, err)
+	}
+	if err := m.removeSource(); err != nil {
+		logrus.Warn(err)
+	}
+	return nil
 }
