@@ -142,7 +142,7 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 // when mycr is gone (fd 3 reads EOF) while the marker ($1) exists: a restore
 // that did not complete is undone (the next command removes its state).
 const lazyWaiter = `while read -r _; do :; done <&3; [ -e "$1" ] || exit 0; m=$1 d=$2; shift 2
-for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; kill -9 "$d"; rm -f "$m" "${m%/*}/`+LazyPagesSocket+`"`
+for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; kill -9 "$d"; rm -f "$m" "${m%/*}/` + LazyPagesSocket + `"`
 
 func (d *LazyPages) startWaiter(killFirst []string) error {
 	d.marker = filepath.Join(d.cmd.Dir, "lazy-pages.restoring")
