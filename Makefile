@@ -42,10 +42,11 @@ demo: deps install
 # tests of the built binary with real containers, a part of runc's own suite.
 test: lint deps build test-unit test-fuzz-short test-integration test-runc-compat-short test-dropin
 
-# go vet and staticcheck (default checks, staticcheck.conf) over every package,
-# (after gofmt -l) with the build's tags, then scripts/fileloops: no files of a package that
-# depend on each other in a loop (a reader can read each package bottom-up). `go run pkg@version` pins staticcheck without making it
-# a dependency of mycr's module (the first run downloads and builds it).
+# gofmt -l, go vet and staticcheck (default checks, staticcheck.conf) over every
+# package with the build's tags, then scripts/fileloops: no files of a package
+# that depend on each other in a loop (each package reads bottom-up).
+# `go run pkg@version` pins staticcheck without making it a dependency of mycr's
+# module (the first run downloads and builds it).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
