@@ -199,6 +199,7 @@ run_job() {
     export JOB_TMP=$TMPBASE/$name-$file
     rm -rf "$JOB_TMP" && mkdir -p "$JOB_TMP" && chmod 1777 "$JOB_TMP"
     cmd="bats --tap \${FILTER:+--filter \"\$FILTER\"} '$SUITE/tests/integration/$file.bats' >'$out' 2>&1"
+    cd "$WORK" # the caller's dir may be under the /tmp that the job hides
     exec timeout -k 10 "${RUNC_COMPAT_FILE_TIMEOUT:-1200}" unshare --net --mount --propagation private sh -c \
       'mount --bind "$ETC_CRIU" /etc/criu && mount --bind "$JOB_TMP" /tmp || exit 1; [ -z "$BIND_FROM" ] || mount --bind "$BIND_FROM" "$BIND_TO" || exit 1; exec script -qec "$0" /dev/null' "$cmd"
   ) </dev/null >/dev/null 2>&1 || true
