@@ -3,7 +3,10 @@
 // index over generated documents), then answers on 127.0.0.1:PORT: a client sends
 // a word and a newline, the server replies "<word> <documents containing it>
 // <index checksum>". Everything is deterministic, so every correct answer is
-// the same string.
+// the same string. An optional fourth argument fills a warm cache of that many
+// MiB on the heap after the warm-up (the lazy-restore bench): each answer then
+// also reads 64 cache pages spread over it, folded into the checksum, so a correct
+// answer proves those pages came back intact.
 import java.io.*;
 import java.net.*;
 import java.nio.file.*;
@@ -23,6 +26,7 @@ public class IndexServer {
         // Drop the warm-up's garbage before taking traffic (with -XX:MaxHeapFreeRatio
         // the JVM then returns the freed heap to the OS): what stays is the index.
         System.gc();
+        long[][] cache = fillCache(args.length > 3 ? Integer.parseInt(args[3]) : 0);
         long t2 = System.nanoTime();
         System.out.printf("loaded %d classes in %d ms, indexed %d docs (%d terms) in %d ms%n",
                 loaded, (t1 - t0) / 1000000, docs, index.size(), (t2 - t1) / 1000000);
@@ -34,13 +38,39 @@ public class IndexServer {
                     String w = in.readLine();
                     if (w == null) continue;
                     int[] p = index.get(w.trim());
-                    out.write(w.trim() + " " + (p == null ? 0 : p[0]) + " " + checksum + "\n");
+                    out.write(w.trim() + " " + (p == null ? 0 : p[0]) + " " + (checksum ^ sample(cache)) + "\n");
                     out.flush();
                 } catch (IOException e) {
                     // a client that went away
                 }
             }
         }
+    }
+
+    // fillCache: mib chunks of 1 MiB, filled with a deterministic pseudo-random
+    // sequence (no zero pages).
+    static long[][] fillCache(int mib) {
+        long[][] cache = new long[mib][];
+        long seed = 7;
+        for (int i = 0; i < mib; i++) {
+            long[] c = new long[1 << 17];
+            for (int j = 0; j < c.length; j++) {
+                seed = seed * 6364136223846793005L + 1442695040888963407L;
+                c[j] = seed;
+            }
+            cache[i] = c;
+        }
+        return cache;
+    }
+
+    // sample: one long from each of 64 pages spread over the cache.
+    static long sample(long[][] cache) {
+        long sum = 0;
+        for (int k = 0; k < 64 && cache.length > 0; k++) {
+            long[] c = cache[(int) ((long) k * cache.length / 64)];
+            sum = sum * 31 + c[(k * 4099) % c.length];
+        }
+        return sum;
     }
 
     // Loads (without initializing) every class of the given modules.

@@ -9,25 +9,26 @@ import (
 // Bench is one benchmark run: its settings (flags), the runtimes it compares and the
 // shared bundles and directories its sections use.
 type Bench struct {
-	Out        string
-	Work       string
-	Runs       int
-	LifeRuns   int
-	MemRuns    int
-	BigRuns    int
-	MemSizes   []int
-	JVMRuns    int
-	MemRuncMax int
-	MigSizes   []int
-	MigRuns    int
-	LinkSizes  []int
-	LinkRuns   int
-	LinkRate   string // tc rate of the two hosts' link
-	ArcSizes   []int
-	LazySizes  []int
-	LazyRuns   int
-	ArcFill    int
-	Fault      string
+	Out          string
+	Work         string
+	Runs         int
+	LifeRuns     int
+	MemRuns      int
+	BigRuns      int
+	MemSizes     []int
+	JVMRuns      int
+	MemRuncMax   int
+	MigSizes     []int
+	MigRuns      int
+	LinkSizes    []int
+	LinkRuns     int
+	LinkRate     string // tc rate of the two hosts' link
+	ArcSizes     []int
+	LazySizes    []int
+	LazyJVMSizes []int
+	LazyRuns     int
+	ArcFill      int
+	Fault        string
 
 	res     *Results
 	mycr    *rt

@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -26,12 +25,7 @@ func (b *Bench) jvm() error {
 	if b.jvmRootfs == "" {
 		return fmt.Errorf("no JVM workload: %s", b.res.Skipped["jvm"])
 	}
-	bundle, err := bundleAt(b.runc.Bin, filepath.Join(b.Work, "b-jvm"), b.jvmRootfs, func(c map[string]any) {
-		setArgs(b.jvmJava, "-XX:+UseSerialGC", "-Xms32m", "-Xmn16m", "-Xmx1g",
-			"-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-XX:-UsePerfData", "-cp", "/app",
-			"IndexServer", strconv.Itoa(jvmPort), strconv.Itoa(jvmDocs), jvmModules)(c)
-		c["mounts"] = append(c["mounts"].([]any), b.jvmMounts...)
-	})
+	bundle, err := b.jvmBundle("b-jvm", 0)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // until the container runs (its pid file), and the first answer (memhog checks
 // 64 pages on SIGUSR1) after it. Lazy: running and last page from mycr's
 // "lazy restore" JSON log entry, the first answer asked as soon as the pid
-// file appears. runc's eager restore of mycr's image where it can.
+// file appears. runc's eager restore of its own image of the same memhog.
 func (b *Bench) lazy() error {
 	for _, size := range b.LazySizes {
 		bundle, err := b.memBundle(size, 0)
@@ -38,26 +38,34 @@ func (b *Bench) lazy() error {
 			logf("lazy %d MiB on %s: %d rounds in %.0f s", size, fs, b.LazyRuns, time.Since(t).Seconds())
 		}
 	}
+	if len(b.LazyJVMSizes) > 0 {
+		return b.lazyJVM()
+	}
 	return nil
 }
 
-// lazyRound checkpoints one memhog and restores its image eagerly (mycr,
-// runc) and lazily (mycr), the order rotating.
+// lazyRound checkpoints one memhog and restores its image eagerly and lazily
+// (mycr), and runc its own checkpoint of the same memhog eagerly (runc cannot
+// restore mycr's images: they declare mycr's external mounts), the order
+// rotating. runc up to -mem-runc-max, as in the memory section.
 func (b *Bench) lazyRound(size int, fs, dir, bundle string, i int) error {
 	id := b.mycr.id(fmt.Sprintf("lz%d%s%d", size, fs[:1], i))
 	img := filepath.Join(dir, "img-"+id)
 	defer os.RemoveAll(img)
-	pid, err := b.startMemhog(b.mycr, bundle, id)
-	if err != nil {
+	if err := b.memhogImage(b.mycr, bundle, id, img); err != nil {
 		return err
 	}
-	if _, err := b.mycr.checkpoint(id, img); err != nil {
-		b.mycr.remove(id, pid)
-		return fmt.Errorf("checkpoint: %w", err)
+	kinds := []string{"mycr eager", "mycr lazy"}
+	runcImg := filepath.Join(dir, "img-"+b.runc.id(id))
+	if size <= b.MemRuncMax {
+		defer os.RemoveAll(runcImg)
+		if err := b.memhogImage(b.runc, bundle, b.runc.id(id), runcImg); err != nil {
+			b.res.get("lazy", "running", "runc eager", size, fs).fail(err)
+		} else {
+			kinds = append(kinds, "runc eager")
+		}
 	}
-	_ = waitOrphan(pid, time.Minute)
 	answerFile := filepath.Join(b.memRootfs, "ready-"+strings.TrimPrefix(filepath.Base(bundle), "b-")+".answer")
-	kinds := []string{"mycr eager", "mycr lazy", "runc eager"}
 	for _, who := range rotate(kinds, i) {
 		syncDisk(fs)
 		b.warmMemory(size + 64)
@@ -69,13 +77,27 @@ func (b *Bench) lazyRound(size int, fs, dir, bundle string, i int) error {
 		case "mycr eager":
 			err = b.eagerOnce(b.mycr, who, size, fs, bundle, id, img, answerFile)
 		case "runc eager":
-			err = b.eagerOnce(b.runc, who, size, fs, bundle, b.runc.id(id), img, answerFile)
+			err = b.eagerOnce(b.runc, who, size, fs, bundle, b.runc.id(id), runcImg, answerFile)
 		}
 		if err != nil {
 			logf("lazy %d MiB %s, %s: %v", size, fs, who, err)
 			b.res.get("lazy", "running", who, size, fs).fail(err)
 		}
 	}
+	return nil
+}
+
+// memhogImage starts a memhog with r and checkpoints it into img (untimed).
+func (b *Bench) memhogImage(r *rt, bundle, id, img string) error {
+	pid, err := b.startMemhog(r, bundle, id)
+	if err != nil {
+		return err
+	}
+	if _, err := r.checkpoint(id, img); err != nil {
+		r.remove(id, pid)
+		return fmt.Errorf("%s checkpoint: %w", r.Name, err)
+	}
+	_ = waitOrphan(pid, time.Minute)
 	return nil
 }
 
@@ -107,9 +129,43 @@ type lazyReport struct {
 	Fallback   string  `json:"fallback_reason"`
 }
 
-// lazyOnce: restore -d --lazy; the first answer is asked as soon as the pid
-// file appears, while mycr still waits for the last page.
+// lazyOnce: memhog restored with --lazy, asked as soon as its pid file appears.
 func (b *Bench) lazyOnce(size int, fs, bundle, id, img, answerFile string) error {
+	lr, err := b.lazyRestore(bundle, id, img, func(pid int, start time.Time) (float64, error) {
+		if _, err := askAnswer(pid, answerFile, 2*time.Minute); err != nil {
+			return 0, err
+		}
+		return float64(time.Since(start).Microseconds()) / 1000, nil
+	})
+	if err != nil {
+		return err
+	}
+	defer b.mycr.remove(id, lr.pid)
+	if !memhogAlive(lr.pid, size) {
+		return fmt.Errorf("lazily restored memhog (pid %d) is not running with %d MiB", lr.pid, size)
+	}
+	lr.record(b.res, "lazy", size, fs)
+	return nil
+}
+
+// lazyRun is one `restore -d --lazy`: from the command's start until the pid
+// file (running), the first correct answer, and mycr's exit (last page in).
+type lazyRun struct {
+	pid                      int
+	running, first, lastPage float64
+}
+
+func (lr lazyRun) record(res *Results, section string, size int, fs string) {
+	res.get(section, "running", "mycr lazy", size, fs).add(lr.running)
+	res.get(section, "first answer", "mycr lazy", size, fs).add(lr.first)
+	res.get(section, "last page", "mycr lazy", size, fs).add(lr.lastPage)
+}
+
+// lazyRestore runs restore -d --lazy in the background and calls ask (the
+// milliseconds from the command's start to the first correct answer) as soon as the pid
+// file appears, while mycr still waits for the last page. On success the
+// container runs (the caller removes it, pid in the result).
+func (b *Bench) lazyRestore(bundle, id, img string, ask func(pid int, start time.Time) (float64, error)) (lazyRun, error) {
 	pidFile := filepath.Join(b.Work, "pids", id+".lazy")
 	os.Remove(pidFile)
 	logFile := filepath.Join(b.Work, id+"-lazy.json")
@@ -122,25 +178,25 @@ func (b *Bench) lazyOnce(size int, fs, bundle, id, img, answerFile string) error
 		res, err := Cmd{Args: args, Env: b.mycr.Env, Capture: true, Timeout: 10 * time.Minute}.Run()
 		ch <- done{res, err}
 	}()
+	var lr lazyRun
 	pid, runningMs, err := pidOrEnd(pidFile, ch, start)
 	if err != nil {
 		data, _ := os.ReadFile(filepath.Join(img, "lazy-pages.log"))
-		return fmt.Errorf("%w; lazy-pages.log: %s", err, lastLines(string(data), 3))
+		return lr, fmt.Errorf("%w; lazy-pages.log: %s", err, lastLines(string(data), 3))
 	}
-	firstMs := 0.0
-	ans, ansErr := askAnswer(pid, answerFile, 2*time.Minute)
-	if ansErr == nil {
-		firstMs = runningMs + ans
-	}
+	lr.pid, lr.running = pid, runningMs
+	lr.first, err = ask(pid, start)
+	ansErr := err
 	d := <-ch
-	defer b.mycr.remove(id, pid)
 	if d.err != nil {
-		return fmt.Errorf("restore --lazy: %v: %s", d.err, lastLines(d.res.Output, 3))
+		b.mycr.remove(id, pid)
+		return lr, fmt.Errorf("restore --lazy: %v: %s", d.err, lastLines(d.res.Output, 3))
 	}
 	if ansErr != nil {
-		return ansErr
+		b.mycr.remove(id, pid)
+		return lr, ansErr
 	}
-	lastMs := float64(d.res.End.Sub(start).Microseconds()) / 1000 // mycr exits at the last page
+	lr.lastPage = float64(d.res.End.Sub(start).Microseconds()) / 1000 // mycr exits at the last page
 	var rep lazyReport
 	data, _ := os.ReadFile(logFile)
 	for _, l := range strings.Split(string(data), "\n") {
@@ -150,15 +206,10 @@ func (b *Bench) lazyOnce(size int, fs, bundle, id, img, answerFile string) error
 		}
 	}
 	if !rep.Lazy || rep.LastPageMs <= 0 {
-		return fmt.Errorf("no lazy restore report (fallback %q) in %s", rep.Fallback, lastLines(string(data), 3))
+		b.mycr.remove(id, pid)
+		return lr, fmt.Errorf("no lazy restore report (fallback %q) in %s", rep.Fallback, lastLines(string(data), 3))
 	}
-	if !memhogAlive(pid, size) {
-		return fmt.Errorf("lazily restored memhog (pid %d) is not running with %d MiB", pid, size)
-	}
-	b.res.get("lazy", "running", "mycr lazy", size, fs).add(runningMs)
-	b.res.get("lazy", "first answer", "mycr lazy", size, fs).add(firstMs)
-	b.res.get("lazy", "last page", "mycr lazy", size, fs).add(lastMs)
-	return nil
+	return lr, nil
 }
 
 type done struct {

@@ -27,7 +27,7 @@ import (
 
 func main() {
 	b := &Bench{}
-	var sections, memSizes, migSizes, linkSizes, arcSizes, lazySizes, mycrBin, runcBin, crunBin, criuBin string
+	var sections, memSizes, migSizes, linkSizes, arcSizes, lazySizes, lazyJVMSizes, mycrBin, runcBin, crunBin, criuBin string
 	flag.StringVar(&b.Out, "out", "docs", "directory that receives benchmarks.md and bench/ (json, png)")
 	flag.StringVar(&sections, "sections", "lifecycle,cr,mem,jvm,migrate,link,archive,lazy", "sections to run")
 	flag.IntVar(&b.Runs, "runs", 10, "runs per runtime for the checkpoint/restore cases")
@@ -43,6 +43,7 @@ func main() {
 	flag.StringVar(&arcSizes, "archive-sizes", "64,256", "touched memory sizes (MiB) of the exported containers")
 	flag.IntVar(&b.ArcFill, "archive-fill", 50, "percent of each page the archived workload fills with random bytes (the rest: zeros)")
 	flag.StringVar(&lazySizes, "lazy-sizes", "256,1024", "touched memory sizes (MiB) of the lazily restored containers")
+	flag.StringVar(&lazyJVMSizes, "lazy-jvm-sizes", "1024,4096", "warm-cache sizes (MiB) of the lazily restored JVM service (empty: none)")
 	flag.IntVar(&b.LazyRuns, "lazy-runs", 3, "rounds (eager mycr, eager runc, lazy mycr) per size and filesystem")
 	flag.IntVar(&b.MemRuncMax, "mem-runc-max", 1024, "largest memory size (MiB) runc is measured at (mycr and criu: all)")
 	flag.IntVar(&b.JVMRuns, "jvm-runs", 5, "cold starts and restores of the JVM service per runtime")
@@ -54,7 +55,7 @@ func main() {
 	from := flag.String("from", "", "write the report from this results.json instead of measuring (same -sections and sizes)")
 	flag.Parse()
 	b.MemSizes, b.MigSizes, b.LinkSizes, b.ArcSizes = sizes(memSizes), sizes(migSizes), sizes(linkSizes), sizes(arcSizes)
-	b.LazySizes = sizes(lazySizes)
+	b.LazySizes, b.LazyJVMSizes = sizes(lazySizes), sizes(lazyJVMSizes)
 	run := func() error { return b.main(sections, mycrBin, runcBin, crunBin, criuBin) }
 	if *from != "" {
 		run = func() error { return b.rerender(*from, sections) }

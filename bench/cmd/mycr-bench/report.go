@@ -126,6 +126,9 @@ func (m *mdWriter) summary(want map[string]bool) {
 	if want["link"] {
 		m.linkSummary()
 	}
+	if want["lazy"] {
+		m.lazySummary()
+	}
 	m.p("")
 }
 
