@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -173,4 +174,19 @@ func shortErr(e string) string {
 		return e[:120] + "…"
 	}
 	return e
+}
+
+// jvmBundle is section 4's JVM service bundle; cacheMiB > 0 adds the warm
+// cache (and the heap for it).
+func (b *Bench) jvmBundle(name string, cacheMiB int) (string, error) {
+	args := []string{b.jvmJava, "-XX:+UseSerialGC", "-Xms32m", "-Xmn16m", "-Xmx" + strconv.Itoa(1024+cacheMiB) + "m",
+		"-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-XX:-UsePerfData", "-cp", "/app",
+		"IndexServer", strconv.Itoa(jvmPort), strconv.Itoa(jvmDocs), jvmModules}
+	if cacheMiB > 0 {
+		args = append(args, strconv.Itoa(cacheMiB))
+	}
+	return bundleAt(b.runc.Bin, filepath.Join(b.Work, name), b.jvmRootfs, func(c map[string]any) {
+		setArgs(args...)(c)
+		c["mounts"] = append(c["mounts"].([]any), b.jvmMounts...)
+	})
 }

@@ -38,9 +38,6 @@ func (b *Bench) lazy() error {
 			logf("lazy %d MiB on %s: %d rounds in %.0f s", size, fs, b.LazyRuns, time.Since(t).Seconds())
 		}
 	}
-	if len(b.LazyJVMSizes) > 0 {
-		return b.lazyJVM()
-	}
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -13,6 +12,9 @@ import (
 // restore --lazy, until the first correct answer (which reads 64 cache pages
 // spread over the heap). The slow-start case lazy restore is for.
 func (b *Bench) lazyJVM() error {
+	if len(b.LazyJVMSizes) == 0 {
+		return nil
+	}
 	if b.jvmRootfs == "" {
 		return fmt.Errorf("no JVM workload: %s", b.res.Skipped["jvm"])
 	}
@@ -100,19 +102,4 @@ func (b *Bench) jvmRestoreOnce(who string, size int, bundle, id, img string, exp
 	b.res.get("lazy-jvm", "running", who, size, "disk").add(res.Ms())
 	b.res.get("lazy-jvm", "first answer", who, size, "disk").add(first)
 	return nil
-}
-
-// jvmBundle is section 4's JVM service bundle; cacheMiB > 0 adds the warm
-// cache (and the heap for it).
-func (b *Bench) jvmBundle(name string, cacheMiB int) (string, error) {
-	args := []string{b.jvmJava, "-XX:+UseSerialGC", "-Xms32m", "-Xmn16m", "-Xmx" + strconv.Itoa(1024+cacheMiB) + "m",
-		"-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-XX:-UsePerfData", "-cp", "/app",
-		"IndexServer", strconv.Itoa(jvmPort), strconv.Itoa(jvmDocs), jvmModules}
-	if cacheMiB > 0 {
-		args = append(args, strconv.Itoa(cacheMiB))
-	}
-	return bundleAt(b.runc.Bin, filepath.Join(b.Work, name), b.jvmRootfs, func(c map[string]any) {
-		setArgs(args...)(c)
-		c["mounts"] = append(c["mounts"].([]any), b.jvmMounts...)
-	})
 }

@@ -130,6 +130,7 @@ func (b *Bench) main(sections, mycrBin, runcBin, crunBin, criuBin string) error 
 		{"link", b.migrateLink},
 		{"archive", b.archive},
 		{"lazy", b.lazy},
+		{"lazy", b.lazyJVM},
 	}
 	for _, s := range steps {
 		if !want[s.name] {
