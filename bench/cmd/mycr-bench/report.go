@@ -158,10 +158,10 @@ func (m *mdWriter) machine() {
 	if life == "" {
 		life = r.Settings["runs"] // results of earlier benches
 	}
-	m.p("| runs | lifecycle: %s per case, checkpoint/restore: %s (each plus one warm-up round, not counted); memory and archive: %s; JVM: %s; migration: %s per mode and size (between two hosts: %s) |",
-		life, r.Settings["runs"], r.Settings["mem_runs"], r.Settings["jvm_runs"], r.Settings["migrate_runs"], r.Settings["link_runs"])
+	m.p("| runs | lifecycle: %s per case, checkpoint/restore: %s (each plus one warm-up round, not counted); memory and archive: %s; JVM: %s; migration: %s per mode and size (between two hosts: %s); lazy restore: %s rounds |",
+		life, r.Settings["runs"], r.Settings["mem_runs"], r.Settings["jvm_runs"], r.Settings["migrate_runs"], r.Settings["link_runs"], r.Settings["lazy_runs"])
 	var secs []string
-	for _, k := range []string{"lifecycle", "cr", "mem", "jvm", "migrate", "link", "archive"} {
+	for _, k := range []string{"lifecycle", "cr", "mem", "jvm", "migrate", "link", "archive", "lazy"} {
 		if v, ok := r.Sections[k]; ok {
 			secs = append(secs, fmt.Sprintf("%s %.0f s", k, v))
 		}
