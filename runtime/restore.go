@@ -103,6 +103,11 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked, InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
+		if o.BeforeCriu != nil {
+			if err := o.BeforeCriu(); err != nil {
+				return fmt.Errorf("restore of %s: %w", id, err)
+			}
+		}
 		if err := lz.startDaemon(r.criuBinary(), &o.Criu, cgroups); err != nil {
 			return fmt.Errorf("lazy restore of %s: %w", id, err)
 		}

@@ -24,6 +24,10 @@ type RestoreOpts struct {
 	RemapMounts map[string]string // bind mount destination -> new host source
 	// Lazy: restore with lazy pages (lazyrestore.go); its Runs report each restore.
 	Lazy *LazyOpts
+	// BeforeCriu, if set, runs once the container is created, just before CRIU
+	// restores it; an error fails the restore. A migration waits there for the
+	// lazy-pages daemon it started alongside the restore's preparation.
+	BeforeCriu func() error
 }
 
 // LazyOpts asks for a lazy restore (restore --lazy): the container runs as soon

@@ -64,7 +64,12 @@ func configureLogging(c *cli.Context) error {
 	}
 	switch f := c.String("log-format"); f {
 	case "", "text":
-		logrus.SetFormatter(&criuQuoteToDebug{Formatter: new(logrus.TextFormatter)})
+		tf := new(logrus.TextFormatter)
+		if c.Bool("debug") {
+			// Steps a few milliseconds apart (a migration's frozen window) need sub-second times.
+			tf.FullTimestamp, tf.TimestampFormat = true, "2006-01-02T15:04:05.000000Z07:00"
+		}
+		logrus.SetFormatter(&criuQuoteToDebug{Formatter: tf})
 	case "json":
 		// containerd's shim parses these lines (level, msg, time).
 		logrus.SetFormatter(&criuQuoteToDebug{Formatter: new(logrus.JSONFormatter)})

@@ -66,6 +66,7 @@ func (m *migration) switchOver(l *lazyRun) error {
 	if err := m.transfer(); err != nil {
 		return fmt.Errorf("copy the images to the target: %w", err)
 	}
+	logrus.Debugf("switch-over: images handed to the target (%d bytes)", m.rep.ImageBytes)
 	if err := m.canceled(); err != nil {
 		return err
 	}
@@ -77,12 +78,19 @@ func (m *migration) switchOver(l *lazyRun) error {
 	if err != nil {
 		return err
 	}
-	if err := l.daemon.WaitReady(30*time.Second, m.o.Ctx.Done()); err != nil {
+	// The daemon starts while the target container is prepared; CRIU's
+	// restore connects to it, so it waits for the daemon first.
+	ready := func() error {
+		if err := l.daemon.WaitReady(30*time.Second, m.o.Ctx.Done()); err != nil {
+			return err
+		}
+		logrus.Debugf("switch-over: the target's lazy-pages daemon is ready")
+		return nil
+	}
+	if err := m.restoreTarget(true, ready); err != nil {
 		return err
 	}
-	if err := m.restoreTarget(true); err != nil {
-		return err
-	}
+	logrus.Debugf("switch-over: the target runs")
 	if err := m.canceled(); err != nil {
 		m.destroyTarget()
 		return err

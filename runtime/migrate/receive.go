@@ -165,10 +165,17 @@ func (v *receiver) startLazy() error {
 		ln.Close()
 		return err
 	}
-	if err := v.daemon.WaitReady(30*time.Second, nil); err != nil {
-		return err
-	}
+	// Not waited for here: the daemon gets ready while the restore prepares
+	// the container, and the restore waits for it before CRIU runs.
 	return linkLost0(v.w.SendJSON(frameLazyReady, wireReply{OK: true}))
+}
+
+// lazyReady waits for the lazy-pages daemon of a lazy restore (nil: none).
+func (v *receiver) lazyReady(lazy bool) func() error {
+	if !lazy || v.daemon == nil {
+		return nil
+	}
+	return func() error { return v.daemon.WaitReady(30*time.Second, nil) }
 }
 
 // restore restores the received images as the target container, detached.
@@ -200,9 +207,10 @@ func (v *receiver) restore(lazy bool) error {
 	start := time.Now()
 	v.made = true
 	if _, err := v.r.Restore(runtime.RestoreOpts{
-		Create: runtime.CreateOpts{ID: h.TargetID, Bundle: bundle, Spec: spec},
-		Criu:   co,
-		Launch: runtime.LaunchOpts{IO: runtime.IOConfig{Detach: true, Stdio: stdio}, PidFile: h.PidFile},
+		Create:     runtime.CreateOpts{ID: h.TargetID, Bundle: bundle, Spec: spec},
+		Criu:       co,
+		Launch:     runtime.LaunchOpts{IO: runtime.IOConfig{Detach: true, Stdio: stdio}, PidFile: h.PidFile},
+		BeforeCriu: v.lazyReady(lazy),
 	}); err != nil {
 		return fmt.Errorf("restore on the target failed: %w", err)
 	}

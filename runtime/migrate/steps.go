@@ -23,17 +23,19 @@ func (m *migration) dump(o *libcontainer.CriuOpts) error {
 	return m.r.Dump(m.c, "migrate", o, []string{m.srcDir, m.dstDir})
 }
 
-// restoreTarget restores the copied images as the target container, detached.
-func (m *migration) restoreTarget(lazy bool) error {
+// restoreTarget restores the copied images as the target container, detached;
+// beforeCriu (nil: none) runs just before CRIU restores.
+func (m *migration) restoreTarget(lazy bool, beforeCriu func() error) error {
 	co := m.o.Criu
 	co.ImagesDirectory, co.WorkDirectory = m.dstDir, ""
 	co.LazyPages, co.LeaveRunning = lazy, false
 	co.PageServer, co.StatusFd = libcontainer.CriuPageServerInfo{}, -1
 	spec := *m.spec // Restore may adjust it; a second attempt needs the original
 	_, err := m.dst.Restore(runtime.RestoreOpts{
-		Create: runtime.CreateOpts{ID: m.o.TargetID, Bundle: m.bundle, Spec: &spec},
-		Criu:   co,
-		Launch: m.o.Launch,
+		Create:     runtime.CreateOpts{ID: m.o.TargetID, Bundle: m.bundle, Spec: &spec},
+		Criu:       co,
+		Launch:     m.o.Launch,
+		BeforeCriu: beforeCriu,
 	})
 	m.restoredAt = time.Now()
 	if err != nil {

@@ -25,7 +25,7 @@ func (m *migration) stopAndCopy() error {
 		err = m.canceled()
 	}
 	if err == nil {
-		err = m.restoreTarget(false)
+		err = m.restoreTarget(false, nil)
 	}
 	if err != nil {
 		return m.rollback(err)
