@@ -138,10 +138,11 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	return d, nil
 }
 
-// lazyWaiter kills the processes of the cgroups ($3...), then the daemon ($2),
-// when mycr is gone (fd 3 reads EOF) while the marker ($1) exists: a restore
-// that did not complete is undone (the next command removes its state).
-const lazyWaiter = `while read -r _; do :; done <&3; [ -e "$1" ] || exit 0; m=$1 d=$2; shift 2
+// lazyWaiter kills the processes of the cgroups ($3..., and each line read
+// from fd 3: KillFirst), then the daemon ($2), when mycr is gone (fd 3 reads
+// EOF) while the marker ($1) exists: a restore that did not complete is undone
+// (the next command removes its state).
+const lazyWaiter = `m=$1 d=$2; shift 2; while read -r c; do [ -z "$c" ] || set -- "$@" "$c"; done <&3; [ -e "$m" ] || exit 0
 for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; kill -9 "$d"; rm -f "$m" "${m%/*}/` + LazyPagesSocket + `"`
 
 func (d *LazyPages) startWaiter(killFirst []string) error {
@@ -165,6 +166,26 @@ func (d *LazyPages) startWaiter(killFirst []string) error {
 	}
 	go w.Wait() //nolint:errcheck // reaps it; it exits once the pipe closes
 	d.guard = pw
+	return nil
+}
+
+// KillFirst adds cgroup dirs to LazyPagesOpts.KillFirst of an Outlive daemon
+// started before they were known (the daemon starts while the container is
+// still being created): their processes are killed if mycr dies before Release.
+func (d *LazyPages) KillFirst(dirs []string) error {
+	d.killMu.Lock()
+	defer d.killMu.Unlock()
+	if d.guard == nil {
+		return errors.New("the lazy-pages daemon has no waiter (not Outlive, or released)")
+	}
+	for _, dir := range dirs {
+		if strings.ContainsAny(dir, "\n") || dir == "" {
+			return fmt.Errorf("cgroup dir %q cannot be handed to the lazy-pages waiter", dir)
+		}
+		if _, err := d.guard.WriteString(dir + "\n"); err != nil {
+			return fmt.Errorf("hand cgroup %s to the lazy-pages waiter: %w", dir, err)
+		}
+	}
 	return nil
 }
 

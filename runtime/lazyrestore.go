@@ -19,7 +19,7 @@ func (r *Root) lazyPlan(o *RestoreOpts) (*LazyRun, error) {
 		return nil, nil
 	}
 	run := &LazyRun{ID: o.Create.ID, Start: time.Now()}
-	if why := host.LazyPagesUnusable(r.criuBinary()); why != "" {
+	if why := host.LazyPagesUnusableIn(r.Dir, r.criuBinary()); why != "" {
 		if o.Lazy.NoFallback {
 			return nil, fmt.Errorf("restore --lazy of %s refused: lazy pages do not work here: %s (%s); drop --no-fallback to restore eagerly (all memory loaded before the container runs)",
 				o.Create.ID, why, host.UffdFix)
@@ -44,31 +44,46 @@ func (r *Root) criuBinary() string {
 }
 
 // startDaemon starts `criu lazy-pages` on the images, where the restore finds
-// its socket (CRIU's work dir), and starts holding its userfaultfds.
-func (l *LazyRun) startDaemon(bin string, co *libcontainer.CriuOpts, cgroups map[string]string) error {
+// its socket (CRIU's work dir). It starts before the container is created, so
+// that the daemon's own start (~10 ms of CRIU set-up) overlaps with mycr's;
+// ready waits for it. Every failure after it must call abort.
+func (l *LazyRun) startDaemon(bin string, co *libcontainer.CriuOpts) error {
 	if l == nil || !l.Lazy {
 		return nil
 	}
 	work := logDir(co)
 	os.Remove(filepath.Join(work, criu.LazyPagesSocket)) // a killed run's
+	d, err := criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: co.ImagesDirectory, WorkDir: work,
+		ProgressDirs: progressDirs(co), Outlive: true})
+	if err != nil {
+		return err
+	}
+	l.daemon, l.LogPath = d, d.LogPath()
+	return nil
+}
+
+// ready hands the container's cgroups to the daemon's waiter (mycr dying
+// before the restore completed kills them), waits until the daemon listens,
+// and starts holding its userfaultfds: called right before CRIU restores.
+func (l *LazyRun) ready(cgroups map[string]string) error {
+	if l == nil || l.daemon == nil {
+		return nil
+	}
+	l.cgroups = cgroups
 	var own []string
 	for _, p := range ownCgroups(cgroups, l.ID) {
 		own = append(own, p)
 	}
-	d, err := criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: co.ImagesDirectory, WorkDir: work,
-		ProgressDirs: progressDirs(co), Outlive: true, KillFirst: own})
-	if err != nil {
+	if err := l.daemon.KillFirst(own); err != nil {
 		return err
 	}
-	if err := d.WaitReady(30*time.Second, nil); err != nil {
-		d.Kill()
+	if err := l.daemon.WaitReady(30*time.Second, nil); err != nil {
 		return err
 	}
-	if l.hold, err = criu.HoldUffds(d.Pid(), 2*time.Millisecond); err != nil {
-		d.Kill()
+	var err error
+	if l.hold, err = criu.HoldUffds(l.daemon.Pid(), 2*time.Millisecond); err != nil {
 		return fmt.Errorf("hold the restored processes' userfaultfds: %w", err)
 	}
-	l.daemon, l.LogPath, l.cgroups = d, d.LogPath(), cgroups
 	return nil
 }
 
@@ -138,9 +153,10 @@ func (l *LazyRun) keepImages(cleanup func()) bool {
 // abort undoes startDaemon for a restore that failed, and says whether the
 // daemon had ended first ("" = no): the likely cause.
 func (l *LazyRun) abort() string {
-	if l == nil || l.daemon == nil || l.done != nil {
-		return "" // nothing started, or restored: watch owns the daemon
+	if l == nil || l.daemon == nil || l.done != nil || l.aborted {
+		return "" // nothing started, restored (watch owns the daemon), or done
 	}
+	l.aborted = true
 	why := ""
 	select {
 	case <-l.daemon.Exited():
@@ -148,7 +164,9 @@ func (l *LazyRun) abort() string {
 	default:
 	}
 	l.daemon.Kill()
-	l.hold.Close()
+	if l.hold != nil {
+		l.hold.Close()
+	}
 	os.Remove(filepath.Join(filepath.Dir(l.LogPath), criu.LazyPagesSocket))
 	return why
 }

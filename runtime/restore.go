@@ -19,7 +19,7 @@ import (
 // container in the "created" state, the checkpoint is restored into it (runsc-style),
 // keeping its bundle and stdio; otherwise a new container is made (runc-style), and
 // the ID may differ from the checkpointed one.
-func (r *Root) Restore(o RestoreOpts) (int, error) {
+func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 	id := o.Create.ID
 	if err := spec.ValidateID(id); err != nil {
 		return -1, err
@@ -47,6 +47,16 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 	}
 	defer lock.Unlock()
 	r.Recover(id) // a restore of id that died half-way (halfrestore.go)
+	// The lazy-pages daemon starts now and gets ready while the container is
+	// made; the restore waits for it (lz.ready) right before CRIU runs.
+	if err := lz.startDaemon(r.criuBinary(), &o.Criu); err != nil {
+		return -1, fmt.Errorf("lazy restore of %s: %w", id, err)
+	}
+	defer func() {
+		if err != nil {
+			lz.abort() // a daemon that no restore will use
+		}
+	}()
 
 	replaceCreated := func() error { return nil }
 	if r.Exists(id) {
@@ -108,8 +118,9 @@ func (r *Root) Restore(o RestoreOpts) (int, error) {
 				return fmt.Errorf("restore of %s: %w", id, err)
 			}
 		}
-		if err := lz.startDaemon(r.criuBinary(), &o.Criu, cgroups); err != nil {
-			return fmt.Errorf("lazy restore of %s: %w", id, err)
+		if err := lz.ready(cgroups); err != nil {
+			why := lz.abort()
+			return fmt.Errorf("lazy restore of %s: %w%s", id, err, why)
 		}
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), func() error {
 			return c.Restore(p, &o.Criu)

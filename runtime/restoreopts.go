@@ -64,6 +64,7 @@ type LazyRun struct {
 	mu             sync.Mutex
 	cleanup        func() // run when watch ends (under mu, with finished)
 	finished       bool
+	aborted        bool
 	err            error
 }
 

@@ -24,14 +24,7 @@ const UffdFix = "restore on a kernel with userfaultfd (CONFIG_USERFAULTFD) and `
 // ("" = criu in PATH). Answers are kept for the life of the process: a
 // migration asks before its dump and again at the target's restore.
 func Has(bin, feature string) (bool, string) {
-	if bin == "" {
-		if p, err := exec.LookPath("criu"); err == nil {
-			bin = p
-		}
-	}
-	if p, err := filepath.EvalSymlinks(bin); err == nil {
-		bin = p // one answer per real binary, however it was named
-	}
+	bin = realBinary(bin)
 	key := bin + "\x00" + feature
 	if v, ok := hostAnswers.Load(key); ok {
 		a := v.(hostAnswer)
@@ -48,6 +41,20 @@ func Has(bin, feature string) (bool, string) {
 	}
 	hostAnswers.Store(key, a)
 	return a.ok, a.detail
+}
+
+// realBinary is the criu binary bin names ("" = criu in PATH), symlinks
+// resolved: one answer per real binary, however it was named.
+func realBinary(bin string) string {
+	if bin == "" {
+		if p, err := exec.LookPath("criu"); err == nil {
+			bin = p
+		}
+	}
+	if p, err := filepath.EvalSymlinks(bin); err == nil {
+		bin = p
+	}
+	return bin
 }
 
 type hostAnswer struct {
