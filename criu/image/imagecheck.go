@@ -2,14 +2,12 @@ package image
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/inventory"
-	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
 )
 
 // CheckInventory refuses a checkpoint whose inventory.img, the first image
@@ -41,38 +39,23 @@ func CheckInventory(dir string) (err error) {
 // Pages left to a lazy-pages server are not flagged present, so not counted.
 func CheckPages(dir string) error {
 	maps, _ := filepath.Glob(filepath.Join(dir, "pagemap-*.img"))
-	im := newImages(dir)
 	for _, path := range maps {
 		name := filepath.Base(path)
 		if _, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "pagemap-"), ".img")); err != nil {
 			continue // pagemap-shmem-*.img and the like
 		}
-		msgs, err := im.all(name, &pagemap.PagemapHead{})
+		sum, err := scanPagemap(path)
 		if err != nil {
-			return fmt.Errorf("the checkpoint in %s is damaged: %w", dir, err)
+			return fmt.Errorf("the checkpoint in %s is damaged: %s: %w", dir, name, err)
 		}
-		if len(msgs) == 0 {
+		if !sum.head {
 			return fmt.Errorf("the checkpoint in %s is damaged: %s is empty", dir, name)
 		}
-		head, ok := msgs[0].(*pagemap.PagemapHead)
-		if !ok {
-			return fmt.Errorf("the checkpoint in %s is damaged: %s has no head", dir, name)
-		}
-		var want uint64
-		for _, m := range msgs[1:] {
-			e, ok := m.(*pagemap.PagemapEntry)
-			if !ok || !pagesPresent(e) {
-				continue
-			}
-			if n := nrPages(e); n > (math.MaxUint64-want)/pageSize {
-				return fmt.Errorf("the checkpoint in %s is damaged: %s maps %d pages at 0x%x", dir, name, n, e.GetVaddr())
-			}
-			want += nrPages(e) * pageSize
-		}
+		want := sum.present
 		if want == 0 {
 			continue
 		}
-		pages := fmt.Sprintf("pages-%d.img", head.GetPagesId())
+		pages := fmt.Sprintf("pages-%d.img", sum.pagesID)
 		st, err := os.Stat(filepath.Join(dir, pages))
 		if err != nil {
 			return fmt.Errorf("the checkpoint in %s is damaged: %s maps %d bytes of memory, but %w", dir, name, want, err)

@@ -100,19 +100,32 @@ var imgMagic = sync.OnceValues(func() (uint32, uint32) {
 // length and that many bytes. crit would allocate whatever a corrupt length
 // says (up to 4 GiB) and decode a truncated entry padded with zeros.
 func checkFraming(path string) error {
+	_, _, err := readFramed(path)
+	return err
+}
+
+// readFramed reads the image at path and checks its framing (checkFraming);
+// it returns the data and the offset of its first entry.
+func readFramed(path string) ([]byte, int, error) {
 	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxImageSize+1))
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(data) > maxImageSize {
-		return fmt.Errorf("%s is larger than %d MiB: not a CRIU image", name, maxImageSize>>20)
+		return nil, 0, fmt.Errorf("%s is larger than %d MiB: not a CRIU image", name, maxImageSize>>20)
 	}
+	first, err := framing(name, data)
+	return data, first, err
+}
+
+// framing checks data's framing and returns the offset of its first entry.
+func framing(name string, data []byte) (int, error) {
 	common, service := imgMagic()
 	off := 4
 	if len(data) >= 4 {
@@ -121,21 +134,22 @@ func checkFraming(path string) error {
 		}
 	}
 	if len(data) < off {
-		return fmt.Errorf("%s is truncated: %d bytes, no complete magic", name, len(data))
+		return 0, fmt.Errorf("%s is truncated: %d bytes, no complete magic", name, len(data))
 	}
+	first := off
 	for n := 1; off < len(data); n++ {
 		left := len(data) - off
 		if left < 4 {
-			return fmt.Errorf("%s is truncated: %d stray bytes after entry %d", name, left, n-1)
+			return 0, fmt.Errorf("%s is truncated: %d stray bytes after entry %d", name, left, n-1)
 		}
 		size := binary.LittleEndian.Uint32(data[off:])
 		off += 4
 		if uint64(size) > uint64(len(data)-off) {
-			return fmt.Errorf("%s is truncated or corrupt: entry %d claims %d bytes, %d are left", name, n, size, len(data)-off)
+			return 0, fmt.Errorf("%s is truncated or corrupt: entry %d claims %d bytes, %d are left", name, n, size, len(data)-off)
 		}
 		off += int(size)
 	}
-	return nil
+	return first, nil
 }
 
 // checkCheckpointDir refuses a directory that is not a CRIU checkpoint.
