@@ -107,6 +107,9 @@ func (m *migration) commitLazy(l *lazyRun) {
 			g, l.relay.getPages.Load(), float64(l.relay.getPages.Load())/float64(g), time.Since(m.restoredAt).Round(time.Millisecond),
 			(time.Since(m.restoredAt) / time.Duration(g)).Round(time.Microsecond))
 	}
+	if n := l.relay.pf.bytes.Load(); n > 0 {
+		logrus.Debugf("post-copy: %d MiB prefetched ahead of the daemon", n>>20)
+	}
 	if err := l.relay.commit(); err != nil {
 		logrus.Warnf("closing the page transfer: %v", err)
 	}

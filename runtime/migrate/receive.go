@@ -24,7 +24,7 @@ type receiver struct {
 	d       *demux
 	hello   wireHello
 	dir     string // the target's own image dir
-	tun     *tunnel
+	front   *pageFront
 	daemon  *criu.LazyPages
 	made    bool   // the target container exists
 	netUndo func() // removes the network identity made here
@@ -37,8 +37,14 @@ type receiver struct {
 // here is destroyed and the source resumes.
 func Receive(r *runtime.Root, in io.Reader, out io.Writer) error {
 	v := &receiver{r: r, w: newWire(in, out, nil)}
-	v.tun = &tunnel{w: v.w, up: framePagesUp}
-	v.d = startDemux(v.w, func(_ byte, b []byte) { v.tun.deliver(b) })
+	v.front = newPageFront(v.w, framePagesUp)
+	v.d = startDemux(v.w, func(k byte, b []byte) {
+		if k == framePrefetch {
+			v.front.store(b)
+		} else {
+			v.front.deliver(b)
+		}
+	})
 	err := v.run()
 	if err != nil {
 		v.cleanup()
@@ -60,7 +66,7 @@ func (v *receiver) run() error {
 		return fmt.Errorf("refused: %w", err)
 	}
 	host, _ := os.Hostname()
-	if err := v.w.SendJSON(frameChecked, wireReply{OK: true, Host: host, ImageDir: v.dir}); err != nil {
+	if err := v.w.SendJSON(frameChecked, wireReply{OK: true, Host: host, ImageDir: v.dir, Prefetch: true}); err != nil {
 		return linkLost(err)
 	}
 	for {
@@ -91,6 +97,8 @@ func (v *receiver) run() error {
 			}
 		case frameCommit:
 			logrus.Infof("migration of %s committed: it runs here", v.hello.TargetID)
+			logrus.Debugf("post-copy on the target: %d requests answered from %d MiB prefetched (%d pages), %d sent to the source",
+				v.front.hits.Load(), v.front.cached.Load()>>20, v.front.hitPages.Load(), v.front.misses.Load())
 			if v.daemon != nil {
 				<-v.daemon.Exited()
 			}
@@ -153,7 +161,7 @@ func (v *receiver) startLazy() error {
 		c, err := ln.Accept()
 		ln.Close()
 		if err == nil {
-			v.tun.attach(c)
+			v.front.attach(c)
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
@@ -250,7 +258,7 @@ func (v *receiver) cleanup() {
 	if v.daemon != nil {
 		v.daemon.Kill()
 	}
-	v.tun.close()
+	v.front.close()
 	if v.made {
 		if c, err := v.r.Load(v.hello.TargetID); err == nil {
 			if err := runtime.Destroy(c); err != nil {

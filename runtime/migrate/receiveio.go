@@ -40,7 +40,7 @@ func startDemux(w *wire, pages func(kind byte, data []byte)) *demux {
 				d.err = linkLost(err)
 				return
 			}
-			if k == framePagesUp || k == framePagesDown {
+			if k == framePagesUp || k == framePagesDown || k == framePrefetch {
 				d.pages(k, b)
 				continue
 			}
@@ -152,16 +152,6 @@ func (t *tunnel) deliver(data []byte) {
 	t.bytes.Add(int64(len(data)))
 	if _, err := c.Write(data); err != nil {
 		c.Close()
-	}
-}
-
-// close ends the tunnel's connection.
-func (t *tunnel) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.closed = true
-	if t.conn != nil {
-		t.conn.Close()
 	}
 }
 

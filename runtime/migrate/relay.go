@@ -6,52 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// CRIU's page server protocol, as spoken between `criu lazy-pages` and the page
-// server of a lazy dump (criu/page-xfer.c, CRIU 4.x): the client sends fixed-size
-// struct page_server_iov records {u32 cmd; u64 nr_pages; u64 vaddr; u64 dst_id}
-// (32 bytes with the padding after cmd on 64-bit), only GET and finally CLOSE,
-// and the server answers each GET with a record followed by the pages, and a
-// CLOSE with a 4-byte status.
-const (
-	psIOVSize       = 32
-	psCmdMask       = 0xffff
-	psIOVGet        = 7
-	psIOVClose      = 0x1023
-	psIOVForceClose = 0x1024
-	psIOVInvalid    = 0xdead // any unknown command makes the page server fail
-)
-
-// pageRelay stands between the target's lazy-pages daemon and the source's
-// page server and decides how the dump ends. CRIU's lazy page server takes any
-// end of its connection, even a plain EOF from a client that failed, as "every
-// page moved" and then kills the source. So the relay answers the daemon's
-// CLOSE itself and hands a CLOSE to the page server only on commit, once mycr
-// knows the target has everything; abort sends an unknown command and resets
-// the connection, and CRIU resumes the source. The connection to the page
-// server is opened as soon as the dump is ready, with SO_LINGER 0, so that if
-// mycr dies at any point before the commit the kernel resets it: the dump then
-// fails and the source resumes instead of waiting forever or being killed.
-type pageRelay struct {
-	ln        net.Listener
-	dump      *net.TCPConn
-	pageBytes atomic.Int64 // page server -> daemon
-	gets      atomic.Int64 // page requests relayed (GET), for the debug log
-	getPages  atomic.Int64 // pages they asked for
-	ended     chan error   // the daemon side is over: nil after its CLOSE
-	downDone  chan struct{}
-
-	mu       sync.Mutex
-	client   net.Conn
-	closing  bool   // the daemon sent CLOSE: server bytes are not for it any more
-	tail     []byte // server bytes after that (the answer to our CLOSE)
-	tailSeen chan struct{}
-	finished bool
-}
 
 func newPageRelay(ln net.Listener, dumpAddr string) (*pageRelay, error) {
 	conn, err := net.DialTimeout("tcp", dumpAddr, 10*time.Second)
@@ -65,7 +21,8 @@ func newPageRelay(ln net.Listener, dumpAddr string) (*pageRelay, error) {
 	}
 	_ = dump.SetNoDelay(true)
 	p := &pageRelay{ln: ln, dump: dump, ended: make(chan error, 1), downDone: make(chan struct{}),
-		tailSeen: make(chan struct{}, 1)}
+		stop: make(chan struct{}), queue: make(chan int, 1024), tailSeen: make(chan struct{}, 1)}
+	go p.down()
 	go p.serve()
 	return p, nil
 }
@@ -75,7 +32,6 @@ func (p *pageRelay) serve() {
 	conn, err := p.ln.Accept()
 	p.ln.Close()
 	if err != nil {
-		go p.down(nil)
 		p.ended <- fmt.Errorf("no lazy-pages daemon connected: %w", err)
 		return
 	}
@@ -83,7 +39,6 @@ func (p *pageRelay) serve() {
 	if p.finished {
 		p.mu.Unlock()
 		conn.Close()
-		go p.down(nil)
 		p.ended <- errors.New("aborted")
 		return
 	}
@@ -92,7 +47,6 @@ func (p *pageRelay) serve() {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	go p.down(conn)
 	p.ended <- p.up(conn)
 }
 
@@ -118,43 +72,11 @@ func (p *pageRelay) up(client net.Conn) error {
 		case cmd&psCmdMask == psIOVGet:
 			p.gets.Add(1)
 			p.getPages.Add(int64(binary.LittleEndian.Uint64(buf[8:16])))
-			if _, err := p.dump.Write(buf); err != nil {
+			if err := p.request(ansDaemon, buf); err != nil {
 				return fmt.Errorf("page server: %w", err)
 			}
 		default:
 			return fmt.Errorf("unexpected page server command %#x from the lazy-pages daemon (CRIU protocol changed?)", cmd)
-		}
-	}
-}
-
-// down copies the page server's answers to the daemon, counting them.
-func (p *pageRelay) down(client net.Conn) {
-	defer close(p.downDone)
-	buf := make([]byte, 256<<10)
-	clientOK := client != nil
-	for {
-		n, err := p.dump.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			closing := p.closing
-			if closing {
-				p.tail = append(p.tail, buf[:n]...)
-				select {
-				case p.tailSeen <- struct{}{}:
-				default:
-				}
-			}
-			p.mu.Unlock()
-			if !closing && clientOK {
-				if _, werr := client.Write(buf[:n]); werr != nil {
-					clientOK = false // the daemon is gone; up() reports it
-				} else {
-					p.pageBytes.Add(int64(n))
-				}
-			}
-		}
-		if err != nil {
-			return
 		}
 	}
 }
@@ -169,9 +91,10 @@ func (p *pageRelay) commit() error {
 	if !closing {
 		return errors.New("commit before the lazy-pages daemon closed")
 	}
+	p.pf.wait()
 	msg := make([]byte, psIOVSize)
 	binary.LittleEndian.PutUint32(msg, psIOVClose)
-	if _, err := p.dump.Write(msg); err != nil {
+	if err := p.request(ansClose, msg); err != nil {
 		return err
 	}
 	status, err := p.closeStatus(30 * time.Second)
@@ -220,6 +143,7 @@ func (p *pageRelay) abort() {
 	p.finished = true
 	client := p.client
 	p.mu.Unlock()
+	p.stopOnce.Do(func() { close(p.stop) })
 	p.ln.Close()
 	if client != nil {
 		client.Close()
@@ -247,4 +171,10 @@ func resetPageServer(c *net.TCPConn) {
 	_, _ = c.Write(msg)
 	_ = c.SetLinger(0)
 	_ = c.Close()
+}
+
+// startPrefetch streams every page of ranges to sink ahead of the daemon
+// (prefetch.go).
+func (p *pageRelay) startPrefetch(ranges []pageRange, sink func([]byte) error) {
+	p.pf.start(ranges, sink, func(msg []byte) error { return p.request(ansPrefetch, msg) }, p.stop, p.downDone, p.daemonClosed)
 }

@@ -55,6 +55,7 @@ func (s *pageServer) serve() {
 		switch cmd {
 		case psIOVGet:
 			answer = append(append([]byte(nil), buf...), s.page...)
+			binary.LittleEndian.PutUint64(answer[8:], uint64(len(s.page)/psPageSize))
 		case psIOVClose:
 			answer = make([]byte, 4) // status 0
 		}

@@ -84,6 +84,8 @@ func (x *remoteRun) lazy() error {
 		return m.abortLazy(l, err)
 	}
 	m.notify("%s runs on %s (pid %d); moving the rest of its memory", m.o.TargetID, x.rm.URL, m.rep.TargetPid)
+	// Only now: pages queued in the stream would delay the switch's own frames.
+	x.startPrefetch(l.relay)
 	err = x.waitPages(l)
 	if err == nil {
 		err = x.commit()
@@ -155,4 +157,18 @@ func (x *remoteRun) waitPages(l *lazyRun) error {
 		}
 	}
 	return nil
+}
+
+// startPrefetch streams the lazy pages to the target ahead of its daemon
+// (prefetch.go), if the target takes them.
+func (x *remoteRun) startPrefetch(relay *pageRelay) {
+	if !x.prefetch {
+		return
+	}
+	ranges, err := lazyRanges(x.m.srcDir)
+	if err != nil {
+		x.m.notify("cannot read the dump's pagemaps (%v): pages move on request only", err)
+		return
+	}
+	relay.startPrefetch(ranges, func(b []byte) error { return x.link.w.Send(framePrefetch, b) })
 }

@@ -20,6 +20,7 @@ type remoteRun struct {
 	d         *demux
 	tun       *tunnel
 	relayAddr string
+	prefetch  bool     // the target takes prefetched pages
 	net       *wireNet // the container's network identity, moved with it (nil: none)
 }
 
@@ -49,6 +50,7 @@ func (x *remoteRun) hello(mode string) error {
 		return fmt.Errorf("the target %s refuses the migration: %s (the container was not touched)", x.rm.URL, rep.Error)
 	}
 	m.rep.TargetImages = rep.ImageDir
+	x.prefetch = rep.Prefetch
 	m.notify("the target %s (%s) can restore %s; migrating (%s)", x.rm.URL, rep.Host, m.o.ID, mode)
 	return nil
 }

@@ -36,6 +36,7 @@ const (
 	frameError     = 14 // target -> source: the target failed (wireReply)
 	frameLazyStart = 15 // source -> target: start criu lazy-pages (before frameRestore)
 	frameLazyReady = 16 // target -> source: wireReply, the daemon listens for the restore
+	framePrefetch  = 17 // source -> target: a page server answer the relay asked for ahead of the daemon
 )
 
 // maxFrame bounds one frame: a broken or hostile peer cannot make us allocate more.
@@ -86,6 +87,8 @@ type wireReply struct {
 	Host      string  `json:"host,omitempty"`
 	RestoreMs float64 `json:"restore_ms,omitempty"`
 	ImageDir  string  `json:"image_dir,omitempty"`
+	// Prefetch: the target answers its lazy-pages daemon from framePrefetch pages.
+	Prefetch bool `json:"prefetch,omitempty"`
 }
 
 // wire is one end of the framed stream. Send is safe for concurrent use;
