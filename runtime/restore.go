@@ -114,7 +114,10 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
 		if o.BeforeCriu != nil {
-			if err := o.BeforeCriu(); err != nil {
+			primed := primeCriuVersion(c) // meanwhile, not after
+			err := o.BeforeCriu()
+			<-primed
+			if err != nil {
 				return fmt.Errorf("restore of %s: %w", id, err)
 			}
 		}
@@ -260,4 +263,17 @@ func ReopenStdio(pid int) ([]*os.File, error) {
 		files = append(files, f)
 	}
 	return files, nil
+}
+
+// primeCriuVersion has libcontainer ask CRIU's version (one `criu swrk`) in the
+// background and cache it on c, so its Restore does not ask it afterwards: its
+// Checkpoint looks the version up first, then refuses the empty options
+// without touching anything.
+func primeCriuVersion(c *libcontainer.Container) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Checkpoint(&libcontainer.CriuOpts{})
+	}()
+	return done
 }
