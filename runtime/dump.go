@@ -22,7 +22,9 @@ import (
 // o.ImagesDirectory) and the images are made private. A failed dump may leave
 // c frozen: Thaw it. Unlike Checkpoint, a hang at a hardware breakpoint is not
 // retried here: the caller knows what a retry needs (RetryAtBreakpoint).
-func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOpts, watchDirs []string) error {
+// Without freezeFirst the cgroup is left to CRIU (or to an action script the
+// caller gave it, which freezes later: runtime/migrate's lateFreeze).
+func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOpts, watchDirs []string, freezeFirst bool) error {
 	// If mycr dies mid-way, its guard (or the next command) thaws the container.
 	defer r.startGuard(c.ID())()
 	done, err := r.beginIntent(c.ID(), op, false)
@@ -32,7 +34,9 @@ func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOp
 	defer done()
 	logPath := filepath.Join(logDir(o), "dump.log")
 	err = r.watchCriu(logPath, watchDirs, func() error {
-		preFreeze(c, false) // CRIU's own freezing polls in 100 ms steps
+		if freezeFirst {
+			preFreeze(c, false) // CRIU's own freezing polls in 100 ms steps
+		}
 		return c.Checkpoint(o)
 	})
 	if err != nil {

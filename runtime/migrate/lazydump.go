@@ -41,12 +41,19 @@ func (m *migration) prepareLazyDump() (undo func(), err error) {
 	if note != "" {
 		m.notify("%s", note)
 	}
-	undoEnv, err := pinPageServer(m.srcDir, "127.0.0.1")
+	script, undoScript, err := lateFreeze(m.state)
 	if err != nil {
 		undoPipe()
 		return nil, err
 	}
-	return func() { undoEnv(); undoPipe() }, nil
+	undoEnv, err := pinPageServer(m.srcDir, "127.0.0.1", script)
+	if err != nil {
+		undoScript()
+		undoPipe()
+		return nil, err
+	}
+	m.lateFreeze = script != ""
+	return func() { m.lateFreeze = false; undoEnv(); undoScript(); undoPipe() }, nil
 }
 
 // startLazyDump starts the lazy dump and waits until its page server serves

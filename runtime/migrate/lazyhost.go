@@ -39,7 +39,7 @@ func freeLoopbackPort() (int, error) {
 // RPC ignores the page server address of a lazy dump and binds every
 // interface, but `criu swrk` reads CRIU_CONFIG_FILE, where an "address" line
 // sets it. A CRIU_CONFIG_FILE the user set is kept (its lines come first).
-func pinPageServer(dir, addr string) (undo func(), err error) {
+func pinPageServer(dir, addr string, extra ...string) (undo func(), err error) {
 	var content []byte
 	if prev := os.Getenv(host.EnvConfigFile); prev != "" {
 		if content, err = os.ReadFile(prev); err != nil {
@@ -50,6 +50,11 @@ func pinPageServer(dir, addr string) (undo func(), err error) {
 		}
 	}
 	content = append(content, []byte("address "+addr+"\n")...)
+	for _, l := range extra {
+		if l != "" {
+			content = append(content, []byte(l+"\n")...)
+		}
+	}
 	path := filepath.Join(dir, "mycr-criu.conf")
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		return nil, err

@@ -59,6 +59,7 @@ type migration struct {
 	dumpStart  time.Time
 	restoredAt time.Time
 	psAddr     string            // the lazy dump's page server (private, loopback)
+	lateFreeze bool              // CRIU's pre-dump action script freezes the source (latefreeze.go)
 	extFds     []criu.ExternalFd // the source's descriptors outside it (stdio on host files)
 }
 

@@ -20,7 +20,7 @@ func (m *migration) dump(o *libcontainer.CriuOpts) error {
 		return err
 	}
 	m.dumpStart = time.Now()
-	return m.r.Dump(m.c, "migrate", o, []string{m.srcDir, m.dstDir})
+	return m.r.Dump(m.c, "migrate", o, []string{m.srcDir, m.dstDir}, !(o.LazyPages && m.lateFreeze))
 }
 
 // restoreTarget restores the copied images as the target container, detached;
