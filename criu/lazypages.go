@@ -20,10 +20,6 @@ import (
 // LazyPagesLog is the lazy-pages daemon's log, in its work dir.
 const LazyPagesLog = "lazy-pages.log"
 
-// LazyPagesSocket is where the daemon listens for the restore, in its work
-// dir; the restore looks for it in its own work dir, so both must agree.
-const LazyPagesSocket = "lazy-pages.socket"
-
 // LazyPagesOpts configures StartLazyPages.
 type LazyPagesOpts struct {
 	Binary    string // "" = criu in PATH
@@ -99,6 +95,14 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 		// Its own session: a terminal's Ctrl-C for mycr is not for it.
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
+	if o.Outlive {
+		// The waiter first: from the daemon's start on, mycr's death kills it.
+		if err := d.startWaiter(o.KillFirst); err != nil {
+			r.Close()
+			w.Close()
+			return nil, err
+		}
+	}
 	started := make(chan error, 1)
 	go func() {
 		// Pdeathsig follows the thread that started the child: keep it alive.
@@ -126,10 +130,11 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	w.Close()
 	if err != nil {
 		r.Close()
+		d.Release() // dismisses the waiter
 		return nil, fmt.Errorf("start criu lazy-pages: %w", err)
 	}
 	if o.Outlive {
-		if err := d.startWaiter(o.KillFirst); err != nil {
+		if err := d.tellWaiter("d " + strconv.Itoa(d.Pid())); err != nil {
 			d.Kill()
 			return nil, err
 		}
@@ -138,34 +143,13 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	return d, nil
 }
 
-// lazyWaiter kills the processes of the cgroups ($3..., and each line read
-// from fd 3: KillFirst), then the daemon ($2), when mycr is gone (fd 3 reads
-// EOF) while the marker ($1) exists: a restore that did not complete is undone
-// (the next command removes its state).
-const lazyWaiter = `m=$1 d=$2; shift 2; while read -r c; do [ -z "$c" ] || set -- "$@" "$c"; done <&3; [ -e "$m" ] || exit 0
-for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; kill -9 "$d"; rm -f "$m" "${m%/*}/` + LazyPagesSocket + `"`
-
 func (d *LazyPages) startWaiter(killFirst []string) error {
 	d.marker = filepath.Join(d.cmd.Dir, "lazy-pages.restoring")
-	if err := os.WriteFile(d.marker, nil, 0o600); err != nil {
-		return err
-	}
-	pr, pw, err := os.Pipe()
+	guard, err := startLazyWaiter(d.marker, killFirst)
 	if err != nil {
 		return err
 	}
-	args := append([]string{"-c", lazyWaiter, "mycr-lazy-waiter", d.marker, strconv.Itoa(d.Pid())}, killFirst...)
-	w := exec.Command("/bin/sh", args...)
-	w.ExtraFiles = []*os.File{pr}
-	w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = w.Start()
-	pr.Close()
-	if err != nil {
-		pw.Close()
-		return fmt.Errorf("start the lazy-pages daemon's waiter: %w", err)
-	}
-	go w.Wait() //nolint:errcheck // reaps it; it exits once the pipe closes
-	d.guard = pw
+	d.guard = guard
 	return nil
 }
 
@@ -173,18 +157,26 @@ func (d *LazyPages) startWaiter(killFirst []string) error {
 // started before they were known (the daemon starts while the container is
 // still being created): their processes are killed if mycr dies before Release.
 func (d *LazyPages) KillFirst(dirs []string) error {
+	for _, dir := range dirs {
+		if !filepath.IsAbs(dir) || strings.ContainsAny(dir, "\n") {
+			return fmt.Errorf("cgroup dir %q cannot be handed to the lazy-pages waiter", dir)
+		}
+		if err := d.tellWaiter(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tellWaiter writes a line to the waiter.
+func (d *LazyPages) tellWaiter(line string) error {
 	d.killMu.Lock()
 	defer d.killMu.Unlock()
 	if d.guard == nil {
 		return errors.New("the lazy-pages daemon has no waiter (not Outlive, or released)")
 	}
-	for _, dir := range dirs {
-		if strings.ContainsAny(dir, "\n") || dir == "" {
-			return fmt.Errorf("cgroup dir %q cannot be handed to the lazy-pages waiter", dir)
-		}
-		if _, err := d.guard.WriteString(dir + "\n"); err != nil {
-			return fmt.Errorf("hand cgroup %s to the lazy-pages waiter: %w", dir, err)
-		}
+	if _, err := d.guard.WriteString(line + "\n"); err != nil {
+		return fmt.Errorf("tell the lazy-pages daemon's waiter: %w", err)
 	}
 	return nil
 }

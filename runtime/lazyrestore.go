@@ -44,30 +44,44 @@ func (r *Root) criuBinary() string {
 }
 
 // startDaemon starts `criu lazy-pages` on the images, where the restore finds
-// its socket (CRIU's work dir). It starts before the container is created, so
-// that the daemon's own start (~10 ms of CRIU set-up) overlaps with mycr's;
-// ready waits for it. Every failure after it must call abort.
-func (l *LazyRun) startDaemon(bin string, co *libcontainer.CriuOpts) error {
+// its socket (CRIU's work dir), in the background: its exec and its own start
+// (~10 ms of CRIU set-up) overlap with the container's creation; ready waits
+// for it. Every failure after it must call abort.
+func (l *LazyRun) startDaemon(bin string, co *libcontainer.CriuOpts) {
 	if l == nil || !l.Lazy {
-		return nil
+		return
 	}
 	work := logDir(co)
-	os.Remove(filepath.Join(work, criu.LazyPagesSocket)) // a killed run's
-	d, err := criu.StartLazyPages(criu.LazyPagesOpts{Binary: bin, ImagesDir: co.ImagesDirectory, WorkDir: work,
-		ProgressDirs: progressDirs(co), Outlive: true})
-	if err != nil {
-		return err
+	opts := criu.LazyPagesOpts{Binary: bin, ImagesDir: co.ImagesDirectory, WorkDir: work,
+		ProgressDirs: progressDirs(co), Outlive: true}
+	l.LogPath = filepath.Join(work, criu.LazyPagesLog)
+	l.starting = make(chan error, 1)
+	go func() {
+		os.Remove(filepath.Join(work, criu.LazyPagesSocket)) // a killed run's
+		d, err := criu.StartLazyPages(opts)
+		l.daemon = d // read only after <-l.starting
+		l.starting <- err
+	}()
+}
+
+// started waits for startDaemon's daemon: its start's error.
+func (l *LazyRun) started() error {
+	if l.starting != nil {
+		l.startErr = <-l.starting
+		l.starting = nil
 	}
-	l.daemon, l.LogPath = d, d.LogPath()
-	return nil
+	return l.startErr
 }
 
 // ready hands the container's cgroups to the daemon's waiter (mycr dying
 // before the restore completed kills them), waits until the daemon listens,
 // and starts holding its userfaultfds: called right before CRIU restores.
 func (l *LazyRun) ready(cgroups map[string]string) error {
-	if l == nil || l.daemon == nil {
+	if l == nil || !l.Lazy {
 		return nil
+	}
+	if err := l.started(); err != nil {
+		return err
 	}
 	l.cgroups = cgroups
 	var own []string
@@ -85,6 +99,28 @@ func (l *LazyRun) ready(cgroups map[string]string) error {
 		return fmt.Errorf("hold the restored processes' userfaultfds: %w", err)
 	}
 	return nil
+}
+
+// duringRestore watches the daemon while CRIU restores: a daemon that fails
+// then leaves the restorer waiting on a page mycr's hold keeps from reading
+// as zeros, so CRIU would hang until the watchdog's stall timeout; kill (the
+// restored processes) makes CRIU fail at once instead. stop ends the watch.
+func (l *LazyRun) duringRestore(kill func()) (stop func()) {
+	if l == nil || l.daemon == nil {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-l.daemon.Exited():
+			if l.daemon.Err() != nil { // exit 0: every page in, nothing to undo
+				kill()
+			}
+		case <-quit:
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // restored is called once the restore completed: the daemon may now outlive
@@ -153,10 +189,13 @@ func (l *LazyRun) keepImages(cleanup func()) bool {
 // abort undoes startDaemon for a restore that failed, and says whether the
 // daemon had ended first ("" = no): the likely cause.
 func (l *LazyRun) abort() string {
-	if l == nil || l.daemon == nil || l.done != nil || l.aborted {
+	if l == nil || !l.Lazy || l.done != nil || l.aborted {
 		return "" // nothing started, restored (watch owns the daemon), or done
 	}
 	l.aborted = true
+	if l.started() != nil || l.daemon == nil {
+		return "" // it did not start
+	}
 	why := ""
 	select {
 	case <-l.daemon.Exited():

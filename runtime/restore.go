@@ -49,9 +49,7 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 	r.Recover(id) // a restore of id that died half-way (halfrestore.go)
 	// The lazy-pages daemon starts now and gets ready while the container is
 	// made; the restore waits for it (lz.ready) right before CRIU runs.
-	if err := lz.startDaemon(r.criuBinary(), &o.Criu); err != nil {
-		return -1, fmt.Errorf("lazy restore of %s: %w", id, err)
-	}
+	lz.startDaemon(r.criuBinary(), &o.Criu)
 	defer func() {
 		if err != nil {
 			lz.abort() // a daemon that no restore will use
@@ -125,9 +123,11 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 			why := lz.abort()
 			return fmt.Errorf("lazy restore of %s: %w%s", id, err, why)
 		}
+		stopGuard := lz.duringRestore(killRestored)
 		err := r.watchCriuThen(logPath, progressDirs(&o.Criu), func() error {
 			return c.Restore(p, &o.Criu)
 		}, killRestored)
+		stopGuard()
 		if err == nil {
 			lz.restored(&o.Criu, id)
 			done() // restored: a foreground restore may now run for long

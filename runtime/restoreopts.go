@@ -58,6 +58,8 @@ type LazyRun struct {
 	HeldUffds      int       // userfaultfds mycr held while the daemon ran
 	LogPath        string    // the daemon's log
 	daemon         *criu.LazyPages
+	starting       chan error // startDaemon's start, until started took it
+	startErr       error
 	hold           *criu.UffdHold
 	cgroups        map[string]string
 	done           chan struct{}
