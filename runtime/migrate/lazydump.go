@@ -41,7 +41,13 @@ func (m *migration) prepareLazyDump() (undo func(), err error) {
 	if note != "" {
 		m.notify("%s", note)
 	}
-	script, undoScript, err := lateFreeze(m.state)
+	script, undoScript := "", func() {}
+	if !m.o.Criu.TcpEstablished {
+		// With established TCP connections the source is frozen first, as
+		// before: frozen late, a client's connection was reset in 2 of 3
+		// runs of TestMigrateSSHKeepsAddress/lazy (not understood yet).
+		script, undoScript, err = lateFreeze(m.state)
+	}
 	if err != nil {
 		undoPipe()
 		return nil, err
