@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,9 +21,6 @@ const (
 	pipeMaxSizeSysctl = "/proc/sys/fs/pipe-max-size"
 	capSysResource    = 24
 )
-
-// pipeSizeMu serialises raising and restoring the sysctl within this process.
-var pipeSizeMu sync.Mutex
 
 // lazyPipeProblem says why CRIU's lazy page server cannot get its pipe and mycr
 // cannot fix that ("" = it can, possibly after raisePipeMaxSize).
@@ -53,49 +49,16 @@ func pipeSizeProblem(cur int, readErr error, writable func() error) string {
 }
 
 // raisePipeMaxSize lifts fs.pipe-max-size to what CRIU's lazy page server needs
-// when CRIU has no CAP_SYS_RESOURCE. undo puts the old value back unless
-// someone changed it meanwhile; note is "" when nothing was changed.
+// when CRIU has no CAP_SYS_RESOURCE; undo puts the old value back once no other
+// migration needs it (pipeshare.go); note is "" when nothing was changed.
 func raisePipeMaxSize() (undo func(), note string, err error) {
-	undo = func() {}
 	if hasCap(capSysResource) {
-		return undo, "", nil
+		return func() {}, "", nil
 	}
-	pipeSizeMu.Lock()
-	defer pipeSizeMu.Unlock()
-	old, err := readPipeMaxSize()
-	if err != nil {
-		return undo, "", err
-	}
-	if old >= lazyPipeSize {
-		return undo, "", nil
-	}
-	if err := writePipeMaxSize(lazyPipeSize); err != nil {
-		return undo, "", fmt.Errorf("raise fs.pipe-max-size to %d for CRIU's lazy page server: %w", lazyPipeSize, err)
-	}
-	note = fmt.Sprintf("raised fs.pipe-max-size from %d to %d for CRIU's lazy page server (no CAP_SYS_RESOURCE here); it is put back afterwards", old, lazyPipeSize)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			pipeSizeMu.Lock()
-			defer pipeSizeMu.Unlock()
-			if cur, err := readPipeMaxSize(); err == nil && cur == lazyPipeSize {
-				_ = writePipeMaxSize(old)
-			}
-		})
-	}, note, nil
+	return pipeShare{sysctl: pipeMaxSizeSysctl, dir: pipeShareDir}.raise(lazyPipeSize)
 }
 
-func readPipeMaxSize() (int, error) {
-	b, err := os.ReadFile(pipeMaxSizeSysctl)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-func writePipeMaxSize(n int) error {
-	return os.WriteFile(pipeMaxSizeSysctl, []byte(strconv.Itoa(n)+"\n"), 0o644)
-}
+func readPipeMaxSize() (int, error) { return readIntFile(pipeMaxSizeSysctl) }
 
 // hasCap tells whether this process (and so the CRIU it runs) has capability c.
 func hasCap(c uint) bool {
