@@ -222,6 +222,9 @@ func (v *receiver) restore(lazy bool) error {
 	}); err != nil {
 		return fmt.Errorf("restore on the target failed: %w", err)
 	}
+	if err := setHostEnds(h.Net, true); err != nil {
+		return fmt.Errorf("take the container's host end up on the target: %w", err)
+	}
 	if err := announce(h.Net); err != nil {
 		logrus.Warnf("gratuitous ARP for %s failed: %v", h.TargetID, err)
 	}

@@ -129,8 +129,11 @@ func checkNetIdentity(id *wireNet) error {
 	return nil
 }
 
-// makeNetIdentity creates the namespace and the veths on this host; undo
-// removes them.
+// makeNetIdentity creates the namespace and the veths on this host, their
+// host ends down until the container runs: a frame from the new namespace
+// (IPv6 DAD, an ARP) would teach the switch the container's MAC on this port
+// before its sockets exist, and its kernel would answer a client's next
+// segment with a reset. undo removes them.
 func makeNetIdentity(id *wireNet) (undo func(), err error) {
 	name := filepath.Base(id.Netns)
 	ns, err := newNamedNetns(name)
@@ -240,7 +243,7 @@ func plugHostEnd(ifc wireIface) error {
 	if err := netlink.LinkSetMaster(host, br); err != nil {
 		return fmt.Errorf("plug %s into %s: %w", ifc.HostName, ifc.Bridge, err)
 	}
-	return netlink.LinkSetUp(host)
+	return nil // up once the container runs (setHostEnds)
 }
 
 // setHostEnds takes the host ends up or down (the source while frozen).
