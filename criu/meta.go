@@ -17,8 +17,17 @@ import (
 // came from: restore finds the bundle there, inspect and archives show it.
 const MetaName = "mycr-checkpoint.json"
 
-// MetaFormat is the version of the image directory layout mycr writes.
-const MetaFormat = 1
+// MetaFormat is the newest image directory layout this mycr reads. A
+// checkpoint is written with the oldest format that describes it (NewMeta
+// starts at 1), so earlier mycr keep restoring what they can.
+const MetaFormat = MetaFormatTmpfs
+
+// MetaFormatFirst is the format of a checkpoint that needs nothing newer.
+const MetaFormatFirst = 1
+
+// MetaFormatTmpfs: some tmpfs mounts are carried outside CRIU (Meta.Tmpfs);
+// a mycr that does not know them could not restore the images.
+const MetaFormatTmpfs = 2
 
 // RuntimeVersion names the runtime in metadata ("mycr 0.1.0"); set by the CLI.
 var RuntimeVersion = "mycr"
@@ -52,6 +61,8 @@ type Meta struct {
 	// on a host file, /dev/null or terminal): CRIU dumped them as external
 	// files, and a restore hands CRIU new files under their keys.
 	ExternalFds []ExternalFd `json:"externalFds,omitempty"`
+	// Tmpfs are tmpfs mounts whose files mycr carried itself (CarriedTmpfs).
+	Tmpfs []CarriedTmpfs `json:"tmpfs,omitempty"`
 }
 
 // ExternalFd is one open file outside the container, as CRIU's external key.
@@ -82,7 +93,7 @@ const (
 
 // NewMeta fills in the host facts of a checkpoint taken now.
 func NewMeta(id, bundle string, criuVersion int) *Meta {
-	m := &Meta{Format: MetaFormat, ID: id, Bundle: bundle, Created: time.Now().UTC(),
+	m := &Meta{Format: MetaFormatFirst, ID: id, Bundle: bundle, Created: time.Now().UTC(),
 		Runtime: RuntimeVersion, CriuVersion: criuVersion, Arch: goruntime.GOARCH}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

@@ -34,7 +34,7 @@ func TestCompatRestoreRefusesForeignImages(t *testing.T) {
 		words  []string // the error must mention all of them
 	}{
 		{"arch", "arch", "s390x", nil, []string{"taken on s390x", "cannot be restored here"}},
-		{"format", "format", 2, nil, []string{"format 2", "newer than this mycr understands", "upgrade mycr"}},
+		{"format", "format", 99, nil, []string{"format 99", "newer than this mycr understands", "upgrade mycr"}},
 		{"criu", "criuVersion", 990000, nil, []string{"CRIU 99.0", "install CRIU >= 99.0"}},
 		{"lazy", "lazyPages", true, []string{"--criu", noUffd}, []string{"userfaultfd", "lazy pages", "uffd-noncoop"}},
 	}

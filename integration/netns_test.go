@@ -69,6 +69,10 @@ func inNetns(t *testing.T, pid int, args ...string) {
 type imageMeta struct {
 	Netns      string   `json:"netns"`
 	MaskedDirs []string `json:"maskedDirs"`
+	Tmpfs      []struct {
+		Mountpoint string `json:"mountpoint"`
+		File       string `json:"file"`
+	} `json:"tmpfs"`
 }
 
 func readMeta(t *testing.T, img string) imageMeta {

@@ -68,15 +68,20 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	}
 	defer done()
 	// The host's cgroup yard, for this dump only.
-	r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu != nil && r.Criu.UserConfig)...)})
+	rc := criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu != nil && r.Criu.UserConfig)...)}
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
+	var carriable []criu.CarriedTmpfs
+	if !o.PreDump { // a pre-dump saves memory only
+		carriable = carriableTmpfs(&cfg, state.InitProcessPid, meta.MaskedDirs) // tmpfs.go
+	}
 	unshield := shieldCriu() // criuguard.go
 	err = r.RetryAtBreakpoint(BreakpointRetry{LogPath: logPath}, func() error {
-		return r.watchCriu(logPath, progressDirs(o), func() error {
-			keepRunning(c, wasPaused) // a killed first try may have left it frozen
-			preFreeze(c, wasPaused)
-			return c.Checkpoint(o)
-		})
+		keepRunning(c, wasPaused) // a killed first try may have left it frozen
+		preFreeze(c, wasPaused)
+		if err := r.carryTmpfs(c, state.InitProcessPid, carriable, meta, rc, o.ImagesDirectory); err != nil {
+			return err
+		}
+		return r.watchCriu(logPath, progressDirs(o), func() error { return c.Checkpoint(o) })
 	})
 	unshield()
 	if err != nil {

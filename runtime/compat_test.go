@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +131,7 @@ func TestCompatThisHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := strings.Replace(string(raw), `"format": 1`, `"format": 2`, 1)
+	newer := strings.Replace(string(raw), `"format": 1`, fmt.Sprintf(`"format": %d`, criu.MetaFormat+1), 1)
 	if err := os.WriteFile(filepath.Join(dir, criu.MetaName), []byte(newer), 0o600); err != nil {
 		t.Fatal(err)
 	}

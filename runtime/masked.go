@@ -22,12 +22,7 @@ func maskedDirMounts(cfg *configs.Config, pid int) []string {
 	if len(cfg.MaskPaths) == 0 || criu.EnsureMaskedSource() != nil {
 		return nil // without the restore-side source, keep images restorable
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	mounts, err := mountinfo.GetMountsFromReader(f, nil)
+	mounts, err := processMounts(pid)
 	if err != nil {
 		return nil
 	}

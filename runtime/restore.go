@@ -106,9 +106,14 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 			return fmt.Errorf("restore of %s from %s: %w", id, o.Criu.ImagesDirectory, ferr)
 		}
 		defer closeFiles(held)
+		carried, unstage, terr := stageTmpfs(cp, r.StateDir(id)) // tmpfs.go
+		if terr != nil {
+			return fmt.Errorf("restore of %s from %s: %w", id, o.Criu.ImagesDirectory, terr)
+		}
+		defer unstage() // the container's binds keep the mounts
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: masked, InheritFds: inherit})
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: append(masked, carried...), InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
 		if o.BeforeCriu != nil {
