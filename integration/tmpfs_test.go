@@ -8,12 +8,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // tmpfsScript fills the container's /dev/shm (a note with its own mode, a
-// 32 MiB segment with one line at its end) and appends a line per tick to
+// 32 MiB segment with one line at its end, a deleted file held open) and
+// /run (a tmpfs of the bundle's, as `docker run --tmpfs /run` makes), and appends a line per tick to
 // /dev/shm/log through a descriptor held open, counting in /out/count too.
-const tmpfsScript = `echo kept > /dev/shm/note; chmod 640 /dev/shm/note
+const tmpfsScript = `echo kept > /dev/shm/note; chmod 640 /dev/shm/note; echo run > /run/note
+echo ghost > /dev/shm/ghost; exec 4</dev/shm/ghost; rm /dev/shm/ghost
 dd if=/dev/zero of=/dev/shm/seg bs=1 count=0 seek=33554432 2>/dev/null; echo end >> /dev/shm/seg
 exec 3>>/dev/shm/log; i=0
 while :; do i=$((i+1)); echo $i >&3; echo $i > /out/count; sleep 0.05; done`
@@ -24,7 +28,10 @@ while :; do i=$((i+1)); echo $i >&3; echo $i > /out/count; sleep 0.05; done`
 func TestTmpfsFilesThroughRestore(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	c := e.StartCounter("tmpfs", Shell(tmpfsScript))
+	runTmpfs := Edit(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/run", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "size=1m"}})
+	})
+	c := e.StartCounter("tmpfs", Shell(tmpfsScript), runTmpfs)
 	img := filepath.Join(e.Dir, "image")
 	e.Checkpoint(c.ID, img)
 	ExpectPrivateImage(t, img)
@@ -35,8 +42,8 @@ func TestTmpfsFilesThroughRestore(t *testing.T) {
 			t.Errorf("tar of %s: %v (a sparse segment should not fill it)", m.Mountpoint, fi)
 		}
 	}
-	if !slices.Contains(carried, "/dev") || !slices.Contains(carried, "/dev/shm") {
-		t.Errorf("carried tmpfs mounts %q, want /dev and /dev/shm among them", carried)
+	if !slices.Contains(carried, "/dev") || !slices.Contains(carried, "/dev/shm") || !slices.Contains(carried, "/run") {
+		t.Errorf("carried tmpfs mounts %q, want /dev, /dev/shm and /run among them", carried)
 	}
 	if tars, _ := filepath.Glob(filepath.Join(img, "tmpfs-dev-*")); len(tars) > 0 {
 		t.Errorf("CRIU archived tmpfs mounts too: %q", tars)
@@ -48,6 +55,9 @@ func TestTmpfsFilesThroughRestore(t *testing.T) {
 	sh := func(cmd string) string { return strings.TrimSpace(e.MustRun("exec", c.ID, "sh", "-c", cmd).Stdout) }
 	if got := sh("cat /dev/shm/note; stat -c %a /dev/shm/note"); got != "kept\n640" {
 		t.Errorf("/dev/shm/note after restore: %q", got)
+	}
+	if got := sh("cat /run/note; ls /dev/shm; cat /proc/1/fd/4"); got != "run\nlog\nnote\nseg\nghost" {
+		t.Errorf("/run/note, /dev/shm and the deleted file held open after restore: %q", got)
 	}
 	if got := sh("stat -c %s /dev/shm/seg; tail -c 4 /dev/shm/seg"); got != "33554436\nend" {
 		t.Errorf("/dev/shm/seg after restore: %q", got)
@@ -71,7 +81,7 @@ func TestTmpfsFilesThroughRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{" /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k", " /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755"} {
+	for _, want := range []string{" /run rw,nosuid,nodev,relatime - tmpfs tmpfs rw,size=1024k", " /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k", " /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755"} {
 		if !strings.Contains(string(mi), want) {
 			t.Errorf("restored mounts lack %q:\n%s", want, mi)
 		}
