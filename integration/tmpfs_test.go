@@ -49,6 +49,17 @@ func TestTmpfsFilesThroughRestore(t *testing.T) {
 		t.Errorf("CRIU archived tmpfs mounts too: %q", tars)
 	}
 	last := ExpectCounterStill(t, c.Count, 300*time.Millisecond)
+	// A copy of the images without a tar is refused before anything is made.
+	tar := filepath.Join(img, readMeta(t, img).Tmpfs[0].File)
+	if err := os.Rename(tar, tar+".away"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.MustFail("restore", "-d", "--bundle", c.Bundle, "--image-path", img, c.ID)
+	expectMentions(t, r, "restore without a tmpfs tar", "incomplete")
+	e.ExpectNoState("after a refused restore")
+	if err := os.Rename(tar+".away", tar); err != nil {
+		t.Fatal(err)
+	}
 
 	_, s := e.RestoreDetached(c.ID, c.Bundle, img)
 	WaitCounterAbove(t, c.Count, last+5, 5*time.Second)

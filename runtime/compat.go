@@ -42,6 +42,9 @@ func checkRestorable(cp *Checkpoint, s *specs.Spec, criuVersion int) error {
 	if err := cp.unreadableMeta(); err != nil {
 		return err
 	}
+	if err := checkTmpfsFiles(cp); err != nil { // tmpfs.go
+		return err
+	}
 	if cp.Meta != nil {
 		// "": the criu in PATH, which criu.Prepare made the one mycr runs.
 		if err := checkImageHost(cp.Meta, criuVersion, func(f string) (bool, string) { return host.Has("", f) }); err != nil {

@@ -181,3 +181,21 @@ func (r *Root) carryTmpfs(c *libcontainer.Container, pid int, carriable []criu.C
 	r.Criu.UseConfig(r.Dir, rc)
 	return criu.WriteMeta(imageDir, meta)
 }
+
+// checkTmpfsFiles refuses, before anything is created, images whose carried
+// tmpfs tars are missing (a copy of the *.img files only).
+func checkTmpfsFiles(cp *Checkpoint) error {
+	if cp.Meta == nil {
+		return nil
+	}
+	for _, t := range cp.Meta.Tmpfs {
+		p, err := t.Path(cp.Dir)
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err != nil {
+			return fmt.Errorf("the checkpoint in %s is incomplete: the files of its tmpfs %s (%s) are missing: copy the whole image directory: %w", cp.Dir, t.Mountpoint, t.File, err)
+		}
+	}
+	return nil
+}
