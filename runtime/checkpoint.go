@@ -71,7 +71,9 @@ func (r *Root) Checkpoint(id string, o *libcontainer.CriuOpts) error {
 	rc := criu.RunConfig{Yard: true, NoNetworkLock: noNetLock, Externals: append(criu.MaskedExternals(meta.MaskedDirs), dumpExternals(meta.ExternalFds, r.Criu != nil && r.Criu.UserConfig)...)}
 	defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 	var carriable []criu.CarriedTmpfs
-	if !o.PreDump { // a pre-dump saves memory only
+	// Not for a pre-dump (memory only), nor when CRIU runs with the user's
+	// own configuration file, which mycr's externals cannot reach.
+	if !o.PreDump && r.Criu != nil && !r.Criu.UserConfig {
 		carriable = carriableTmpfs(&cfg, state.InitProcessPid, meta.MaskedDirs) // tmpfs.go
 	}
 	unshield := shieldCriu() // criuguard.go
