@@ -105,6 +105,17 @@ func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 	setConfigFile(conf)
 }
 
+// DropConfig removes the configuration file of rc, for a run whose set of
+// externals no other run can share (it names a path of one container's state).
+func (e *Env) DropConfig(stateDir string, rc RunConfig) {
+	if e == nil || e.UserConfig {
+		return
+	}
+	if conf, _ := configPath(&e.Env, stateDir, rc); conf != "" {
+		os.Remove(conf)
+	}
+}
+
 // UseConfigFile points the next CRIU runs at the configuration file path
 // ("" = none) until undo, which restores the previous setting.
 func UseConfigFile(path string) (undo func()) {

@@ -32,6 +32,15 @@ type RunConfig struct {
 // and returns its path: "" when the defaults serve (no file needed), or with
 // an error the file could not be written.
 func configFile(h *host.Env, stateDir string, rc RunConfig) (string, error) {
+	conf, lines := configPath(h, stateDir, rc)
+	if conf == "" {
+		return "", nil
+	}
+	return conf, writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+// configPath is where configFile keeps rc's configuration and what it holds.
+func configPath(h *host.Env, stateDir string, rc RunConfig) (string, []string) {
 	var lines []string
 	name := "criu"
 	switch {
@@ -58,8 +67,7 @@ func configFile(h *host.Env, stateDir string, rc RunConfig) (string, error) {
 	if len(lines) == 0 {
 		return "", nil
 	}
-	conf := filepath.Join(stateDir, name+".conf")
-	return conf, writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n"))
+	return filepath.Join(stateDir, name+".conf"), lines
 }
 
 // writeUnchanged writes b to path (0600, dir 0700) unless it holds b already:

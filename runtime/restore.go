@@ -113,8 +113,12 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 		defer unstage() // the container's binds keep the mounts
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: append(masked, carried...), InheritFds: inherit})
+		rc := criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: append(masked, carried...), InheritFds: inherit}
+		r.Criu.UseConfig(r.Dir, rc)
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
+		if len(carried) > 0 { // its staging paths make it this restore's alone
+			defer r.Criu.DropConfig(r.Dir, rc)
+		}
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
 		if o.BeforeCriu != nil {
 			primed := primeCriuVersion(c) // meanwhile, not after
