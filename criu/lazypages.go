@@ -59,6 +59,10 @@ type LazyPages struct {
 	marker  string      // Outlive: while it exists, the waiter kills it
 }
 
+// daemonTellsWaiter runs as the Outlive daemon's first program: it writes
+// "d PID" to the waiter (fd 4), closes it and execs criu ($0) as that pid.
+const daemonTellsWaiter = `echo "d $$" >&4 || exit 1; exec 4>&-; exec "$0" "$@"`
+
 // StartLazyPages starts the daemon. It dies with mycr (SIGKILL on parent
 // death): without it the restored processes would wait for pages forever.
 func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
@@ -102,6 +106,11 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 			w.Close()
 			return nil, err
 		}
+		// The daemon tells the waiter its pid itself, before it becomes criu:
+		// a mycr killed while starting it cannot leave it unknown to the waiter.
+		d.cmd.Args = append([]string{"/bin/sh", "-c", daemonTellsWaiter, d.cmd.Path}, args...)
+		d.cmd.Path = "/bin/sh"
+		d.cmd.ExtraFiles = append(d.cmd.ExtraFiles, d.guard)
 	}
 	started := make(chan error, 1)
 	go func() {
@@ -132,12 +141,6 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 		r.Close()
 		d.Release() // dismisses the waiter
 		return nil, fmt.Errorf("start criu lazy-pages: %w", err)
-	}
-	if o.Outlive {
-		if err := d.tellWaiter("d " + strconv.Itoa(d.Pid())); err != nil {
-			d.Kill()
-			return nil, err
-		}
 	}
 	go d.watch(o.Stall, append([]string{o.WorkDir}, o.ProgressDirs...))
 	return d, nil

@@ -15,8 +15,8 @@ const LazyPagesSocket = "lazy-pages.socket"
 // from fd 3 but "d PID": KillFirst), then the daemon (the line "d PID"), when
 // mycr is gone (fd 3 reads EOF) while the marker ($1) exists: a restore that
 // did not complete is undone (the next command removes its state). It starts
-// before the daemon, so no moment of the daemon's life is unguarded but the
-// instant between its start and mycr writing its pid.
+// before the daemon, which writes its own pid to it before it becomes criu
+// (daemonTellsWaiter), so no moment of the daemon's life is unguarded.
 const lazyWaiter = `m=$1; shift; d=; while read -r c; do case $c in "d "*) d=${c#d };; ?*) set -- "$@" "$c";; esac; done <&3; [ -e "$m" ] || exit 0
 for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; [ -z "$d" ] || kill -9 "$d"; rm -f "$m" "${m%/*}/` + LazyPagesSocket + `"`
 
