@@ -1,9 +1,7 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,9 +127,6 @@ func stageTmpfs(cp *Checkpoint, stateDir string) ([]string, func(), error) {
 		dir := filepath.Join(base, fmt.Sprint(i))
 		if err := stageOne(t, cp.Dir, dir); err != nil {
 			unstage()
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = fmt.Errorf("the file is truncated (a damaged or partial copy of the images): %w", err)
-			}
 			return nil, nil, fmt.Errorf("restore the files of tmpfs %s from %s: %w", t.Mountpoint, t.File, err)
 		}
 		ext = append(ext, t.RestoreExternal(dir))

@@ -30,11 +30,17 @@ func Extract(r io.Reader, dir string) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err == nil {
+			err = x.entry(hdr, tr)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", hdr.Name, err)
+			}
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("the file is truncated (a damaged or partial copy of the images): %w", err)
+		}
 		if err != nil {
 			return err
-		}
-		if err := x.entry(hdr, tr); err != nil {
-			return fmt.Errorf("%s: %w", hdr.Name, err)
 		}
 	}
 	// Directories last: creating their entries changed their mtimes.

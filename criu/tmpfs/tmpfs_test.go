@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -156,5 +157,17 @@ func TestExtractRefusesWhatCaptureNeverWrites(t *testing.T) {
 				t.Errorf("left %v behind", entries)
 			}
 		})
+	}
+}
+
+// A tar cut short (a partial copy of the images) is named as truncated.
+func TestExtractNamesTruncatedTar(t *testing.T) {
+	src := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(src, "f"), bytes.Repeat([]byte("x"), 10000), 0o600))
+	var buf bytes.Buffer
+	must(t, Capture(src, &buf))
+	err := Extract(bytes.NewReader(buf.Bytes()[:buf.Len()/2]), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("half a tar: %v", err)
 	}
 }
