@@ -69,14 +69,20 @@ test-runc-compat-short: build
 test-unit:
 	$(GOTEST) ./spec/ ./criu/... ./internal/... ./runtime/... ./cmd/...
 
+# $(call gotest_v,NAME,ARGS): go test -v of the built binary into NAME.log; on a
+# failure the failed tests' own messages are printed again last, where CI's
+# shortened log keeps them.
+gotest_v = MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v $(2) 2>&1 | tee $(1).log; \
+	rc=$${PIPESTATUS[0]}; [ $$rc = 0 ] || bash scripts/failsummary.sh $(1).log; exit $$rc
+
 test-integration: build
-	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 20m ./integration/ 2>&1 | tee integration.log; exit $${PIPESTATUS[0]}
+	$(call gotest_v,integration,-timeout 20m ./integration/)
 
 # dockerd, containerd and podman (Debian's packages, installed if missing) started by
 # the tests with mycr as their runtime, through their checkpoint/restore flows.
 test-dropin: deps build
 	bash scripts/install-dropin-deps.sh
-	MYCR_BINARY=$(CURDIR)/$(BIN) $(GOTEST) -v -timeout 9m ./integration/dropin/
+	$(call gotest_v,dropin,-timeout 9m ./integration/dropin/)
 
 # Long reliability runs: 200 checkpoint/restore cycles + 50 with --leave-running,
 # 8 parallel clients x 100 mixed operations (make test runs short versions).
@@ -128,4 +134,4 @@ fuzz:
 	go test ./criu/image/ -run '^$$' -fuzz FuzzReadStats -fuzztime $(FUZZTIME)
 
 clean:
-	rm -rf bin integration.log
+	rm -rf bin integration.log dropin.log
