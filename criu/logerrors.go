@@ -56,6 +56,13 @@ var hints = sync.OnceValue(func() []hint {
 		{regexp.MustCompile(`File .* has bad mode`),
 			"a file the processes had open (\".\" is their root or working directory) has other permissions than at checkpoint: " +
 				"restore onto the same, unchanged rootfs and volumes, or chmod it back to the mode CRIU expects (in octal in the error)"},
+		// Restore: a file the processes had open is gone or was rewritten since
+		// the checkpoint (provoked by a --leave-running checkpoint of a shell
+		// caught in `echo > c; mv c count`: the original renamed c away; "bad
+		// size" is from the source, not provoked).
+		{regexp.MustCompile(`Can't open file (\S+) on restore: No such file|File (\S+) has bad size`),
+			"a file the processes had open at checkpoint ($1$2, below its mount) is gone or changed size since: after a --leave-running checkpoint the original may have renamed, deleted or rewritten it; " +
+				"restore onto the same, unchanged files and volumes, or checkpoint without --leave-running (the container then stops at the checkpoint)"},
 		{regexp.MustCompile(`CRIU_FAULT out of bounds`),
 			"CRIU rejects the CRIU_FAULT in the environment: unset it, or use 130 (no hardware breakpoints)"},
 		// Texts of libcontainer's version checks and of CRIU's missing-feature

@@ -262,6 +262,16 @@ func TestExplainLogLines(t *testing.T) {
 (00.066100) Error (criu/cr-restore.c:1265): 21837 exited, status=1
 (00.069902) Error (criu/cr-restore.c:2331): Restoring FAILED.
 `, first: "Error (criu/files-reg.c:2294): File . has bad mode 040700 (expect 040755)", hint: "chmod it back"},
+		{name: "restored task: file gone", log: `(00.006803) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted
+(00.026220)      1: Error (criu/files-reg.c:2353): Can't open file out/c on restore: No such file or directory
+(00.026222)      1: Error (criu/files-reg.c:2267): Can't open file out/c: No such file or directory
+(00.026224)      1: Error (criu/files.c:1221): Unable to open fd=3 id=0x4
+(00.027157) Error (criu/cr-restore.c:2331): Restoring FAILED.
+`, first: "Error (criu/files-reg.c:2353): Can't open file out/c on restore: No such file or directory", hint: "(out/c, below its mount) is gone"},
+		{name: "restored task: file size", log: `(00.031234)      1: Error (criu/files-reg.c:2175): File out/log has bad size 120 (expect 96)
+(00.031301)      1: Error (criu/files.c:1221): Unable to open fd=3 id=0x4
+(00.032157) Error (criu/cr-restore.c:2331): Restoring FAILED.
+`, first: "Error (criu/files-reg.c:2175): File out/log has bad size 120 (expect 96)", hint: "(out/log, below its mount)"},
 		{name: "CRIU itself", log: `(00.021406) Error (criu/sk-inet.c:201): inet: Connected TCP socket, consider using --tcp-established option.
 (00.021500) Error (criu/cr-dump.c:2111): Dumping FAILED.
 `, first: "Error (criu/sk-inet.c:201): inet: Connected TCP socket, consider using --tcp-established option.", hint: "--tcp-established"},

@@ -12,9 +12,10 @@ import (
 )
 
 // stdioScript counts into /out/count and prints each number ("n7") on stdout.
-// The count is renamed into place: a checkpoint between truncating and writing
-// /out/count would leave it empty for good.
-const stdioScript = `i=0; while true; do i=$((i+1)); echo $i > /out/c; mv /out/c /out/count; echo n$i; sleep 0.1; done`
+// The count is rewritten in place, as counterScript's: a file renamed away
+// after a --leave-running checkpoint (the original counts on) caught open in
+// its image fails the restore ("Can't open file out/c"; seen in CI).
+const stdioScript = `i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo n$i; sleep 0.1; done`
 
 // counterBundle makes a bundle running script with a host dir at /out, and
 // returns it and the counter file the script writes there.
