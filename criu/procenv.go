@@ -33,6 +33,7 @@ import (
 // process exports for the next CRIU runs.
 type Env struct {
 	host.Env
+	runConf string // this process's own config file in use (UseConfig removes it once done)
 }
 
 // Prepare decides how CRIU must run here (host.Probe; the probe result is
@@ -92,28 +93,26 @@ func (e *Env) DisableHWBreakpoints(stateDir string) error {
 
 // UseConfig points the next CRIU runs at the configuration file for rc
 // (configFile). A CRIU_CONFIG_FILE set by the user is left alone. A failure
-// leaves the previous configuration in place: it only costs time.
+// leaves the previous configuration in place: it only costs time. A file of
+// this process's own (rc has externals) is removed at the next call, which
+// every run makes when it is done (UseConfig with an empty RunConfig).
 func (e *Env) UseConfig(stateDir string, rc RunConfig) {
 	if e == nil || e.UserConfig {
 		return
 	}
 	conf, err := configFile(&e.Env, stateDir, rc)
+	if e.runConf != "" && e.runConf != conf {
+		os.Remove(e.runConf)
+		e.runConf = ""
+	}
 	if err != nil {
 		logrus.Debugf("cannot write %s, CRIU runs with its defaults: %v", conf, err)
 		return
 	}
+	if ownConfig(rc) {
+		e.runConf = conf
+	}
 	setConfigFile(conf)
-}
-
-// DropConfig removes the configuration file of rc, for a run whose set of
-// externals no other run can share (it names a path of one container's state).
-func (e *Env) DropConfig(stateDir string, rc RunConfig) {
-	if e == nil || e.UserConfig {
-		return
-	}
-	if conf, _ := configPath(&e.Env, stateDir, rc); conf != "" {
-		os.Remove(conf)
-	}
 }
 
 // UseConfigFile points the next CRIU runs at the configuration file path

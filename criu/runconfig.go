@@ -1,10 +1,9 @@
 package criu
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mycr/mycr/criu/host"
@@ -39,6 +38,9 @@ func configFile(h *host.Env, stateDir string, rc RunConfig) (string, error) {
 	return conf, writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n"))
 }
 
+// ownConfig tells whether rc's configuration file is this process's own.
+func ownConfig(rc RunConfig) bool { return len(rc.Externals)+len(rc.InheritFds) > 0 }
+
 // configPath is where configFile keeps rc's configuration and what it holds.
 func configPath(h *host.Env, stateDir string, rc RunConfig) (string, []string) {
 	var lines []string
@@ -52,17 +54,17 @@ func configPath(h *host.Env, stateDir string, rc RunConfig) (string, []string) {
 	if rc.Yard && h.CgroupYard != "" {
 		lines, name = append(lines, "cgroup-yard "+h.CgroupYard), name+"-yard"
 	}
-	if len(rc.Externals)+len(rc.InheritFds) > 0 {
+	if ownConfig(rc) {
 		for _, x := range rc.Externals {
 			lines = append(lines, "external "+x)
 		}
 		for _, x := range rc.InheritFds {
 			lines = append(lines, "inherit-fd "+x)
 		}
-		// One file per set of externals: concurrent runs of other containers
-		// may need another set.
-		sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
-		name += "-ext-" + hex.EncodeToString(sum[:6])
+		// The process's own file: externals name one container's files and
+		// mounts, so the file is removed after the run (UseConfig), and a
+		// concurrent run of another mycr with the same set must not lose it.
+		name += "-ext-" + strconv.Itoa(os.Getpid())
 	}
 	if len(lines) == 0 {
 		return "", nil

@@ -22,7 +22,10 @@ func TestPrepareWritesCriuConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	check := exec.Command(bin, "check", "--feature", "network_lock_nftables")
-	check.Env = append(os.Environ(), host.EnvFault+"="+e.Fault)
+	check.Env = os.Environ()
+	if e.Fault != "" { // CRIU refuses an empty CRIU_FAULT (where breakpoints trap)
+		check.Env = append(check.Env, host.EnvFault+"="+e.Fault)
+	}
 	cerr := check.Run()
 	if want := map[bool]string{true: host.NetLockNftables, false: host.NetLockIptables}[cerr == nil]; e.NetworkLock != want {
 		t.Fatalf("NetworkLock %q, criu check says %q", e.NetworkLock, want)
@@ -60,5 +63,34 @@ func TestPrepareWritesCriuConfig(t *testing.T) {
 	e2.UseConfig(state, RunConfig{Yard: true})
 	if got := os.Getenv(host.EnvConfigFile); got != "/etc/mine.conf" || e2.CgroupYard != "" {
 		t.Fatalf("user's config replaced: %s=%q, yard %q", host.EnvConfigFile, got, e2.CgroupYard)
+	}
+}
+
+// A run with externals (they name one container's files and mounts) gets a
+// configuration file of its process's own, removed once the run is done: the
+// state dir does not fill with one file per container.
+func TestUseConfigRemovesOwnFile(t *testing.T) {
+	unsetEnv(t, host.EnvConfigFile)
+	state := t.TempDir()
+	e := &Env{}
+	e.UseConfig(state, RunConfig{Externals: []string{"mnt[m]:/a"}, InheritFds: []string{"fd[3]:pipe[1]"}})
+	conf := os.Getenv(host.EnvConfigFile)
+	b, err := os.ReadFile(conf)
+	if err != nil || string(b) != "external mnt[m]:/a\ninherit-fd fd[3]:pipe[1]\n" {
+		t.Fatalf("%s=%q: %q %v", host.EnvConfigFile, conf, b, err)
+	}
+	e.UseConfig(state, RunConfig{Externals: []string{"mnt[m]:/a"}, InheritFds: []string{"fd[3]:pipe[1]"}}) // a retry
+	if _, err := os.Stat(conf); err != nil {
+		t.Fatalf("a retry with the same set lost its file: %v", err)
+	}
+	e.UseConfig(state, RunConfig{})
+	if _, err := os.Stat(conf); !os.IsNotExist(err) {
+		t.Errorf("%s still there after the run (%v)", conf, err)
+	}
+	if got, set := os.LookupEnv(host.EnvConfigFile); set {
+		t.Errorf("%s=%q after the run, want unset", host.EnvConfigFile, got)
+	}
+	if left, _ := os.ReadDir(state); len(left) != 0 {
+		t.Errorf("state dir keeps %v", left)
 	}
 }

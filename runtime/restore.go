@@ -116,9 +116,6 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 		rc := criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: append(masked, carried...), InheritFds: inherit}
 		r.Criu.UseConfig(r.Dir, rc)
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
-		if len(carried) > 0 { // its staging paths make it this restore's alone
-			defer r.Criu.DropConfig(r.Dir, rc)
-		}
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
 		if o.BeforeCriu != nil {
 			primed := primeCriuVersion(c) // meanwhile, not after
