@@ -45,9 +45,11 @@ case $MYCR in /tmp/*)
   mkdir -p "$WORK/bin" && cp "$MYCR" "$WORK/bin/mycr" && MYCR=$WORK/bin/mycr ;;
 esac
 
-# bats and jq from Debian; busybox-static is the image (make deps installs it).
+# bats and jq from Debian; busybox-static is the image (make deps installs it);
+# tini reaps the suite's orphans (run_job).
 want=()
 command -v bats >/dev/null || want+=(bats)
+command -v tini >/dev/null || want+=(tini)
 command -v jq >/dev/null || want+=(jq)
 command -v gawk >/dev/null || want+=(gawk)
 [ -x /bin/busybox ] || want+=(busybox-static)
@@ -180,7 +182,10 @@ run_job() {
       BIND_FROM=$unified/$job
     fi
     # Under script(1) as runc's CI does: tests with "terminal": true and no console
-    # socket use the controlling terminal.
+    # socket use the controlling terminal. Under tini as a child subreaper: the
+    # tests' orphans (`exec -d` processes a `delete --force` killed) are reaped at
+    # once, as an init does; this host's PID 1 reaps only every few seconds, and
+    # the suite waits 2 s for them to vanish (delete.bats, kill.bats: host pidns).
     # No BATS_TEST_TIMEOUT: its watcher is a background job of the test, and tests
     # that `wait` for their own jobs (events, checkpoint --lazy-pages) would wait for
     # it. A hung file is stopped as a whole instead.
@@ -201,7 +206,7 @@ run_job() {
     cmd="bats --tap \${FILTER:+--filter \"\$FILTER\"} '$SUITE/tests/integration/$file.bats' >'$out' 2>&1"
     cd "$WORK" # the caller's dir may be under the /tmp that the job hides
     exec timeout -k 10 "${RUNC_COMPAT_FILE_TIMEOUT:-1200}" unshare --net --mount --propagation private sh -c \
-      'mount --bind "$ETC_CRIU" /etc/criu && mount --bind "$JOB_TMP" /tmp || exit 1; [ -z "$BIND_FROM" ] || mount --bind "$BIND_FROM" "$BIND_TO" || exit 1; exec script -qec "$0" /dev/null' "$cmd"
+      'mount --bind "$ETC_CRIU" /etc/criu && mount --bind "$JOB_TMP" /tmp || exit 1; [ -z "$BIND_FROM" ] || mount --bind "$BIND_FROM" "$BIND_TO" || exit 1; exec tini -s -- script -qec "$0" /dev/null' "$cmd"
   ) </dev/null >/dev/null 2>&1 || true
   # The job's cgroups, with what tests left in them (sub-cgroups of finished containers).
   for h in /sys/fs/cgroup/*/; do
