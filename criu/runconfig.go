@@ -27,22 +27,13 @@ type RunConfig struct {
 	InheritFds []string
 }
 
+// ownConfig tells whether rc's configuration file is this process's own.
+func ownConfig(rc RunConfig) bool { return len(rc.Externals)+len(rc.InheritFds) > 0 }
+
 // configFile writes the CRIU configuration file for runs with rc on host h
 // and returns its path: "" when the defaults serve (no file needed), or with
 // an error the file could not be written.
 func configFile(h *host.Env, stateDir string, rc RunConfig) (string, error) {
-	conf, lines := configPath(h, stateDir, rc)
-	if conf == "" {
-		return "", nil
-	}
-	return conf, writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n"))
-}
-
-// ownConfig tells whether rc's configuration file is this process's own.
-func ownConfig(rc RunConfig) bool { return len(rc.Externals)+len(rc.InheritFds) > 0 }
-
-// configPath is where configFile keeps rc's configuration and what it holds.
-func configPath(h *host.Env, stateDir string, rc RunConfig) (string, []string) {
 	var lines []string
 	name := "criu"
 	switch {
@@ -69,7 +60,8 @@ func configPath(h *host.Env, stateDir string, rc RunConfig) (string, []string) {
 	if len(lines) == 0 {
 		return "", nil
 	}
-	return filepath.Join(stateDir, name+".conf"), lines
+	conf := filepath.Join(stateDir, name+".conf")
+	return conf, writeUnchanged(conf, []byte(strings.Join(lines, "\n")+"\n"))
 }
 
 // writeUnchanged writes b to path (0600, dir 0700) unless it holds b already:

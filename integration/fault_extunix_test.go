@@ -121,7 +121,7 @@ func hostNetwork(s *specs.Spec) {
 func TestCheckpointSocketStdio(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	c := startSocketStdoutCounter(t, e, "sockstdio", `i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo $i; sleep 0.1; done`)
+	c := startSocketStdoutCounter(t, e, "sockstdio", countAndPrint("echo $i"))
 	outcomes := map[string]int{}
 	trials := faultTrials()
 	for i := 0; i < trials; i++ {

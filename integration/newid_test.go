@@ -59,7 +59,7 @@ func TestRestoreIntoCreatedContainer(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
 	// The counter also prints each value to stdout.
-	c := e.StartCounter("src", Shell(`i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo $i; sleep 0.1; done`))
+	c := e.StartCounter("src", Shell(countAndPrint("echo $i")))
 	img := filepath.Join(e.Dir, "image")
 	e.Checkpoint(c.ID, img)
 	e.ExpectCheckpointedAway(c.ID, c.Pid)

@@ -195,7 +195,7 @@ func TestRestoreRemapMissingBindSource(t *testing.T) {
 func TestCheckpointAllRestoreAll(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	piped := e.StartCounter("all-pipe", Shell(`i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo $i; sleep 0.1; done`))
+	piped := e.StartCounter("all-pipe", Shell(countAndPrint("echo $i")))
 	cs := NewConsoleSocket(t)
 	ttyID := e.ID("all-tty")
 	ttyBundle := e.NewBundle(Terminal(), Args("sh"))

@@ -96,7 +96,7 @@ func TestStdioTerminalImageOntoFile(t *testing.T) {
 func TestStdioClosedTerminal(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	bundle, count := e.counterBundle(`i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo n$i 2>/dev/null; sleep 0.1; done`)
+	bundle, count := e.counterBundle(countAndPrint("echo n$i 2>/dev/null"))
 	id := e.ID("closed")
 	master, slave := openPty(t)
 	r := e.start(Stdio{}, func(c *exec.Cmd) { c.Stdin, c.Stdout, c.Stderr = slave, slave, slave },
@@ -122,7 +122,7 @@ func TestStdioClosedTerminal(t *testing.T) {
 func TestStdioExtraFdOnHostFile(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
-	bundle, count := e.counterBundle(`i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo n$i >&3; sleep 0.1; done`)
+	bundle, count := e.counterBundle(countAndPrint("echo n$i >&3"))
 	id := e.ID("fd3")
 	logPath := filepath.Join(e.Dir, "fd3.log")
 	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)

@@ -12,10 +12,15 @@ import (
 )
 
 // stdioScript counts into /out/count and prints each number ("n7") on stdout.
-// The count is rewritten in place, as counterScript's: a file renamed away
-// after a --leave-running checkpoint (the original counts on) caught open in
-// its image fails the restore ("Can't open file out/c"; seen in CI).
-const stdioScript = `i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; echo n$i; sleep 0.1; done`
+var stdioScript = countAndPrint("echo n$i")
+
+// countAndPrint is a counter script that rewrites /out/count in place, as
+// counterScript does (a file renamed away after a --leave-running checkpoint,
+// caught open in its image, fails the restore: "Can't open file out/c"; seen
+// in CI), and runs print with each number $i.
+func countAndPrint(print string) string {
+	return `i=0; while true; do i=$((i+1)); echo $i 1<>/out/count; ` + print + `; sleep 0.1; done`
+}
 
 // counterBundle makes a bundle running script with a host dir at /out, and
 // returns it and the counter file the script writes there.

@@ -113,8 +113,7 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 		defer unstage() // the container's binds keep the mounts
 		// The host's cgroup yard; the network lock is the one of the dump (CRIU
 		// takes it from inventory.img).
-		rc := criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: append(masked, carried...), InheritFds: inherit}
-		r.Criu.UseConfig(r.Dir, rc)
+		r.Criu.UseConfig(r.Dir, criu.RunConfig{Yard: r.Criu.YardFits(image.CgroupHierarchies(o.Criu.ImagesDirectory)), Externals: append(masked, carried...), InheritFds: inherit})
 		defer r.Criu.UseConfig(r.Dir, criu.RunConfig{})
 		prepareReadOnlyRoot(cp, c.Config().Rootfs) // readonlyroot.go
 		if o.BeforeCriu != nil {
