@@ -20,6 +20,7 @@ type lazyLog struct {
 	RunningMs  float64 `json:"running_ms"`
 	LastPageMs float64 `json:"last_page_ms"`
 	HeldUffds  int     `json:"held_uffds"`
+	HotPages   int     `json:"hot_pages"`
 	Fallback   string  `json:"fallback_reason"`
 	Error      string  `json:"error"`
 }

@@ -18,7 +18,10 @@ func (r *Root) lazyPlan(o *RestoreOpts) (*LazyRun, error) {
 	if o.Lazy == nil {
 		return nil, nil
 	}
-	run := &LazyRun{ID: o.Create.ID, Start: time.Now()}
+	run := &LazyRun{ID: o.Create.ID, Start: time.Now(), recordHot: o.Lazy.RecordHot}
+	if err := canRecordHot(o); err != nil {
+		return nil, err
+	}
 	if why := host.LazyPagesUnusableIn(r.Dir, r.criuBinary()); why != "" {
 		if o.Lazy.NoFallback {
 			return nil, fmt.Errorf("restore --lazy of %s refused: lazy pages do not work here: %s (%s); drop --no-fallback to restore eagerly (all memory loaded before the container runs)",
@@ -165,6 +168,9 @@ func (l *LazyRun) watch(images, id string) {
 		return
 	}
 	l.LastPageAt = time.Now()
+	if l.recordHot {
+		l.HotPages, l.HotErr = markHot(images, l.LogPath)
+	}
 	if n, err := l.hold.Count(); n == 0 {
 		logrus.Warnf("lazy restore of %s: mycr held none of the restored processes' userfaultfds (%v)", id, err)
 	}

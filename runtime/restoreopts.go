@@ -36,8 +36,11 @@ type RestoreOpts struct {
 // background. One LazyOpts may serve several restores (--all).
 type LazyOpts struct {
 	NoFallback bool // refuse where lazy pages do not work, instead of restoring eagerly
-	mu         sync.Mutex
-	runs       []*LazyRun
+	// RecordHot: once every page is in, the pages the container faulted on
+	// load before it runs in later restores of the same images (lazyhot.go).
+	RecordHot bool
+	mu        sync.Mutex
+	runs      []*LazyRun
 }
 
 // Runs are the restores made with these options, in order.
@@ -57,6 +60,9 @@ type LazyRun struct {
 	LastPageAt     time.Time // the daemon had every page in and exited
 	HeldUffds      int       // userfaultfds mycr held while the daemon ran
 	LogPath        string    // the daemon's log
+	HotPages       int       // RecordHot: pages now loaded before the container runs
+	HotErr         error     // RecordHot: why they could not be recorded
+	recordHot      bool
 	daemon         *criu.LazyPages
 	starting       chan error // startDaemon's start, until started took it
 	startErr       error

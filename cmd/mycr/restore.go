@@ -38,7 +38,7 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "console-socket-dir", Usage: "with --all: terminal container <id> gets its pty on DIR/<id>.sock"},
 		archiveKeyFlag,
 		printStatsFlag,
-		lazyFlags[0], lazyFlags[1],
+		lazyFlags[0], lazyFlags[1], lazyFlags[2],
 	),
 	Action: func(c *cli.Context) error {
 		start := time.Now()

@@ -22,6 +22,14 @@ const (
 // nrPages is the number of pages an entry covers, from field 5 if CRIU wrote
 // it, else from the old field 2.
 func nrPages(e *pagemap.PagemapEntry) uint64 {
+	if v, ok := nrPagesField5(e); ok {
+		return v
+	}
+	return uint64(e.GetNrPages())
+}
+
+// nrPagesField5 reads field 5 from the entry's unknown fields.
+func nrPagesField5(e *pagemap.PagemapEntry) (uint64, bool) {
 	raw := e.ProtoReflect().GetUnknown()
 	for len(raw) > 0 {
 		num, typ, n := protowire.ConsumeTag(raw)
@@ -31,7 +39,7 @@ func nrPages(e *pagemap.PagemapEntry) uint64 {
 		raw = raw[n:]
 		if num == pagemapNrPagesField && typ == protowire.VarintType {
 			if v, m := protowire.ConsumeVarint(raw); m > 0 {
-				return v
+				return v, true
 			}
 			break
 		}
@@ -41,7 +49,7 @@ func nrPages(e *pagemap.PagemapEntry) uint64 {
 		}
 		raw = raw[m:]
 	}
-	return uint64(e.GetNrPages())
+	return 0, false
 }
 
 // pagesPresent tells whether the entry's pages are in this checkpoint's pages

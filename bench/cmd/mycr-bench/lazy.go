@@ -141,7 +141,7 @@ func (b *Bench) lazyOnce(size int, fs, bundle, id, img, answerFile string) error
 	if !memhogAlive(lr.pid, size) {
 		return fmt.Errorf("lazily restored memhog (pid %d) is not running with %d MiB", lr.pid, size)
 	}
-	lr.record(b.res, "lazy", size, fs)
+	lr.record(b.res, "lazy", "mycr lazy", size, fs)
 	return nil
 }
 
@@ -152,23 +152,24 @@ type lazyRun struct {
 	running, first, lastPage float64
 }
 
-func (lr lazyRun) record(res *Results, section string, size int, fs string) {
-	res.get(section, "running", "mycr lazy", size, fs).add(lr.running)
-	res.get(section, "first answer", "mycr lazy", size, fs).add(lr.first)
-	res.get(section, "last page", "mycr lazy", size, fs).add(lr.lastPage)
+func (lr lazyRun) record(res *Results, section, who string, size int, fs string) {
+	res.get(section, "running", who, size, fs).add(lr.running)
+	res.get(section, "first answer", who, size, fs).add(lr.first)
+	res.get(section, "last page", who, size, fs).add(lr.lastPage)
 }
 
 // lazyRestore runs restore -d --lazy in the background and calls ask (the
 // milliseconds from the command's start to the first correct answer) as soon as the pid
 // file appears, while mycr still waits for the last page. On success the
 // container runs (the caller removes it, pid in the result).
-func (b *Bench) lazyRestore(bundle, id, img string, ask func(pid int, start time.Time) (float64, error)) (lazyRun, error) {
+func (b *Bench) lazyRestore(bundle, id, img string, ask func(pid int, start time.Time) (float64, error), flags ...string) (lazyRun, error) {
 	pidFile := filepath.Join(b.Work, "pids", id+".lazy")
 	os.Remove(pidFile)
 	logFile := filepath.Join(b.Work, id+"-lazy.json")
 	defer os.Remove(logFile)
-	args := []string{b.mycr.Bin, "--root", b.mycr.Root, "--log", logFile, "--log-format", "json",
-		"restore", "-d", "--lazy", "--no-fallback", "--bundle", bundle, "--image-path", img, "--pid-file", pidFile, id}
+	args := append([]string{b.mycr.Bin, "--root", b.mycr.Root, "--log", logFile, "--log-format", "json",
+		"restore", "-d", "--lazy", "--no-fallback"}, flags...)
+	args = append(args, "--bundle", bundle, "--image-path", img, "--pid-file", pidFile, id)
 	ch := make(chan done, 1)
 	start := time.Now()
 	go func() {

@@ -38,7 +38,10 @@ func (b *Bench) lazyJVM() error {
 }
 
 // lazyJVMRound: a cold start until the service answers, a checkpoint, then an
-// eager and a lazy restore of that image (order rotating).
+// eager and a lazy restore of that image (order rotating); then an untimed
+// lazy restore with --record-hot-pages that asks once (the pages the first
+// answer faults on are marked in the images), and a timed lazy restore of the
+// marked images ("mycr lazy hot").
 func (b *Bench) lazyJVMRound(size int, bundle string, i int, expect *string) error {
 	id := b.mycr.id(fmt.Sprintf("lzjvm%d-%d", size, i))
 	img := filepath.Join(b.diskDir, "img-"+id)
@@ -69,6 +72,15 @@ func (b *Bench) lazyJVMRound(size int, bundle string, i int, expect *string) err
 			b.res.get("lazy-jvm", "first answer", who, size, "disk").fail(err)
 		}
 	}
+	if err := b.jvmRestoreOnce("learn", size, bundle, id, img, expect); err != nil {
+		return fmt.Errorf("restore --lazy --record-hot-pages: %w", err)
+	}
+	syncDisk("disk")
+	b.warmMemory(size + 256)
+	if err := b.jvmRestoreOnce("mycr lazy hot", size, bundle, id, img, expect); err != nil {
+		logf("lazy jvm %d MiB, hot pages: %v", size, err)
+		b.res.get("lazy-jvm", "first answer", "mycr lazy hot", size, "disk").fail(err)
+	}
 	return nil
 }
 
@@ -80,13 +92,19 @@ func (b *Bench) jvmRestoreOnce(who string, size int, bundle, id, img string, exp
 		}
 		return float64(at.Sub(since).Microseconds()) / 1000, err
 	}
-	if who == "mycr lazy" {
-		lr, err := b.lazyRestore(bundle, id, img, answer)
+	if who != "mycr eager" {
+		var flags []string
+		if who == "learn" {
+			flags = []string{"--record-hot-pages"}
+		}
+		lr, err := b.lazyRestore(bundle, id, img, answer, flags...)
 		if err != nil {
 			return err
 		}
 		b.mycr.remove(id, lr.pid)
-		lr.record(b.res, "lazy-jvm", size, "disk")
+		if who != "learn" {
+			lr.record(b.res, "lazy-jvm", who, size, "disk")
+		}
 		return nil
 	}
 	res, pid, err := b.mycr.restore(bundle, id, img, filepath.Join(b.Work, "pids", id+".eager"))
