@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // lazyDaemonLog is what a lazy restore's daemon log says: the pages it had
@@ -61,6 +63,23 @@ func TestRestoreLazyHotPages(t *testing.T) {
 		t.Fatalf("restore --record-hot-pages without --lazy: want a refusal:\n%s", r)
 	}
 	e.ExpectNothingLeft(bad, "refused --record-hot-pages")
+
+	ro := e.Mkdir("ro-images")
+	if err := unix.Mount(img, ro, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(ro, unix.MNT_DETACH) })
+	if err := unix.Mount("", ro, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+	r = e.Run("restore", "-d", "--lazy", "--record-hot-pages", "--bundle", p.Bundle, "--image-path", ro, bad)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "not writable") {
+		t.Fatalf("restore --lazy --record-hot-pages from a read-only image dir: want a refusal:\n%s", r)
+	}
+	e.ExpectNothingLeft(bad, "refused --record-hot-pages on read-only images")
+	if err := unix.Unmount(ro, unix.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
 
 	first := e.ID("hot1")
 	r, l := restoreLazy(t, e, p, img, first, "--record-hot-pages", "--print-stats")

@@ -179,9 +179,15 @@ func TestRestoreLazyImportAndAll(t *testing.T) {
 	p := e.StartMemProg("lazyimp", 64)
 	archive := filepath.Join(e.Dir, "lazy.tar.zst")
 	e.MustRun("checkpoint", "--export", archive, p.ID)
+	hot := e.ID("importhot")
+	r := e.RunT(time.Minute, "restore", "-d", "--lazy", "--record-hot-pages", "--import", archive, "--bundle", p.Bundle, hot)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "unpack") {
+		t.Errorf("restore --lazy --record-hot-pages --import: want a refusal that says to unpack the archive:\n%s", r)
+	}
+	e.ExpectNothingLeft(hot, "refused --record-hot-pages --import")
 	id := e.ID("imported")
 	logf := filepath.Join(e.Dir, "import.json")
-	r := e.RunT(3*time.Minute, "--log", logf, "--log-format", "json", "restore", "-d", "--lazy", "--import", archive, "--bundle", p.Bundle, id)
+	r = e.RunT(3*time.Minute, "--log", logf, "--log-format", "json", "restore", "-d", "--lazy", "--import", archive, "--bundle", p.Bundle, id)
 	if r.Code != 0 {
 		t.Fatalf("restore --lazy --import failed:\n%s", r)
 	}
