@@ -50,8 +50,8 @@ func readLazyDaemonLog(t *testing.T, img string) lazyDaemonLog {
 // TestRestoreLazyHotPages: restore --lazy --record-hot-pages marks the pages
 // memprog faulted on in its images; a later lazy restore of those images
 // serves that many fewer pages lazily, never faults on one of them, and
-// memprog's memory is intact after it and after an eager restore. Misuse is
-// refused before anything starts.
+// memprog's memory is intact after it and after an eager restore. Misuse (no
+// --lazy, images it cannot write) is refused before anything starts.
 func TestRestoreLazyHotPages(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)

@@ -55,17 +55,9 @@ func MarkEager(dir string, pid int, pages []uint64) (int, error) {
 }
 
 func decodePagemap(path string) (*crit.CriuImage, error) {
-	if err := checkFraming(path); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
+	img, err := decodeFile(path, &pagemap.PagemapEntry{})
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	img, err := crit.New(f, nil, "", false, true).Decode(&pagemap.PagemapEntry{})
-	if err != nil {
-		return nil, fmt.Errorf("%s is corrupt: %w", filepath.Base(path), err)
 	}
 	if len(img.Entries) == 0 {
 		return nil, fmt.Errorf("%s has no head", filepath.Base(path))

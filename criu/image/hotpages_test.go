@@ -50,10 +50,10 @@ func TestMarkEager(t *testing.T) {
 	path := filepath.Join(dir, "pagemap-7.img")
 	p := func(n uint64) uint64 { return 0x10000 + n*pageSize }
 	writeImage(t, path, "PAGEMAP", &pagemap.PagemapHead{PagesId: proto.Uint32(1)},
-		pmEntry(p(0), 2, eager),            // already eager: stays
-		pmEntry(p(4), 8, lazyHere),         // pages 5, 6 and 11 hot
-		pmEntry(p(20), 3, pagemapLazy),     // on a page server: stays
-		pmEntry(p(30), 1, lazyHere),        // wholly hot
+		pmEntry(p(0), 2, eager),        // already eager: stays
+		pmEntry(p(4), 8, lazyHere),     // pages 5, 6 and 11 hot
+		pmEntry(p(20), 3, pagemapLazy), // on a page server: stays
+		pmEntry(p(30), 1, lazyHere),    // wholly hot
 		&pagemap.PagemapEntry{Vaddr: proto.Uint64(p(40)), NrPages: proto.Uint32(4), Flags: proto.Uint32(lazyHere)}, // CRIU < 4.0: page 41 hot
 	)
 	hot := []uint64{p(41), p(11), p(5), p(6), p(0), p(21), p(30), p(99)}

@@ -41,7 +41,20 @@ func (im *images) all(name string, typ proto.Message) ([]proto.Message, error) {
 		return m, nil
 	}
 	im.reading = name
-	path := filepath.Join(im.dir, name)
+	img, err := decodeFile(filepath.Join(im.dir, name), typ)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]proto.Message, len(img.Entries))
+	for i, e := range img.Entries {
+		msgs[i] = e.Message
+	}
+	im.cache[name], im.reading = msgs, ""
+	return msgs, nil
+}
+
+// decodeFile decodes the image file at path (framing checked first) as typ.
+func decodeFile(path string, typ proto.Message) (*crit.CriuImage, error) {
 	if err := checkFraming(path); err != nil {
 		return nil, err
 	}
@@ -52,14 +65,9 @@ func (im *images) all(name string, typ proto.Message) ([]proto.Message, error) {
 	defer f.Close()
 	img, err := crit.New(f, nil, "", false, true).Decode(typ)
 	if err != nil {
-		return nil, fmt.Errorf("%s is corrupt: %w", name, err)
+		return nil, fmt.Errorf("%s is corrupt: %w", filepath.Base(path), err)
 	}
-	msgs := make([]proto.Message, len(img.Entries))
-	for i, e := range img.Entries {
-		msgs[i] = e.Message
-	}
-	im.cache[name], im.reading = msgs, ""
-	return msgs, nil
+	return img, nil
 }
 
 // decodeAll returns the entries of name as typ's type.
