@@ -172,7 +172,8 @@ func TestRestoreLazyFallback(t *testing.T) {
 }
 
 // TestRestoreLazyImportAndAll: --lazy with --import (the unpacked images stay
-// until the last page, then go) and with --all (each container lazily).
+// until the last page, then go; --record-hot-pages is refused, since they go)
+// and with --all (each container lazily, recording its hot pages).
 func TestRestoreLazyImportAndAll(t *testing.T) {
 	requireCRIU(t)
 	e := NewEnv(t)
@@ -201,7 +202,7 @@ func TestRestoreLazyImportAndAll(t *testing.T) {
 	images := filepath.Join(e.Mkdir("all"), "images")
 	e.MustRun("checkpoint", "--all", "--image-root", images)
 	logf = filepath.Join(e.Dir, "all.json")
-	r = e.RunT(3*time.Minute, "--log", logf, "--log-format", "json", "restore", "--all", "--lazy", "--image-root", images)
+	r = e.RunT(3*time.Minute, "--log", logf, "--log-format", "json", "restore", "--all", "--lazy", "--record-hot-pages", "--image-root", images)
 	if r.Code != 0 {
 		t.Fatalf("restore --all --lazy failed:\n%s", r)
 	}

@@ -19,7 +19,7 @@ func (r *Root) lazyPlan(o *RestoreOpts) (*LazyRun, error) {
 		return nil, nil
 	}
 	run := &LazyRun{ID: o.Create.ID, Start: time.Now(), recordHot: o.Lazy.RecordHot}
-	if err := canRecordHot(o); err != nil {
+	if err := CanRecordHot(o); err != nil {
 		return nil, err
 	}
 	if why := host.LazyPagesUnusableIn(r.Dir, r.criuBinary()); why != "" {

@@ -122,6 +122,11 @@ func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts
 		ro.Import = imp
 		ro.ImportUnverified = c.Bool("unverified")
 	}
+	if !c.Bool("all") { // --all: each container's image dir is checked as it comes
+		if err := runtime.CanRecordHot(ro); err != nil {
+			return nil, nil, err
+		}
+	}
 	return r, ro, nil
 }
 

@@ -123,7 +123,12 @@ func entryPart(e *pagemap.PagemapEntry, vaddr, nr uint64, eager bool) *pagemap.P
 // replaceImage writes img next to path (0600: images hold process memory),
 // syncs it and renames it over path.
 func replaceImage(path string, img *crit.CriuImage) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	pattern := "." + filepath.Base(path) + ".*"
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), pattern))
+	for _, f := range stale { // a run killed before its rename
+		os.Remove(f)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), pattern)
 	if err != nil {
 		return err
 	}

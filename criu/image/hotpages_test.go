@@ -56,6 +56,10 @@ func TestMarkEager(t *testing.T) {
 		pmEntry(p(30), 1, lazyHere),    // wholly hot
 		&pagemap.PagemapEntry{Vaddr: proto.Uint64(p(40)), NrPages: proto.Uint32(4), Flags: proto.Uint32(lazyHere)}, // CRIU < 4.0: page 41 hot
 	)
+	stale := filepath.Join(dir, ".pagemap-7.img.123")
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	hot := []uint64{p(41), p(11), p(5), p(6), p(0), p(21), p(30), p(99)}
 	n, err := MarkEager(dir, 7, hot)
 	if err != nil {
@@ -96,7 +100,7 @@ func TestMarkEager(t *testing.T) {
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, ".*"))
 	if len(left) != 0 {
-		t.Errorf("temporary files left: %v", left)
+		t.Errorf("temporary files left (a killed run's too): %v", left)
 	}
 	if _, err := MarkEager(dir, 8, hot); err == nil {
 		t.Error("a missing pagemap gave no error")
