@@ -10,6 +10,8 @@ import (
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mycr/mycr/internal/atomicfile"
 )
 
 // MarkEager makes the given pages of process pid (its pagemap-PID.img in dir)
@@ -120,29 +122,13 @@ func entryPart(e *pagemap.PagemapEntry, vaddr, nr uint64, eager bool) *pagemap.P
 	return p
 }
 
-// replaceImage writes img next to path (0600: images hold process memory),
-// syncs it and renames it over path.
+// replaceImage writes img over path (0600: images hold process memory),
+// synced before the rename: the images must restore after a crash too.
 func replaceImage(path string, img *crit.CriuImage) error {
-	pattern := "." + filepath.Base(path) + ".*"
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), pattern))
-	for _, f := range stale { // a run killed before its rename
-		os.Remove(f)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), pattern)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename: nothing
-	err = crit.New(nil, tmp, "", false, false).Encode(img)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	atomicfile.RemoveStale(path)
+	err := atomicfile.WriteFunc(path, 0o600, true, func(f *os.File) error {
+		return crit.New(nil, f, "", false, false).Encode(img)
+	})
 	if err != nil {
 		return fmt.Errorf("rewrite %s: %w", filepath.Base(path), err)
 	}

@@ -56,7 +56,7 @@ func TestMarkEager(t *testing.T) {
 		pmEntry(p(30), 1, lazyHere),    // wholly hot
 		&pagemap.PagemapEntry{Vaddr: proto.Uint64(p(40)), NrPages: proto.Uint32(4), Flags: proto.Uint32(lazyHere)}, // CRIU < 4.0: page 41 hot
 	)
-	stale := filepath.Join(dir, ".pagemap-7.img.123")
+	stale := filepath.Join(dir, ".pagemap-7.img.4194305.tmp") // of a dead process
 	if err := os.WriteFile(stale, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -49,3 +49,40 @@ func TestWriteFailureKeepsOldContent(t *testing.T) {
 		t.Errorf("old file changed: %q", b)
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pagemap-1.img")
+	dead := tempName(path, 1<<22+1) // above pid_max's default: never alive
+	alive := tempName(path, os.Getpid())
+	other := tempName(filepath.Join(dir, "pagemap-10.img"), 1<<22+1)
+	for _, f := range []string{dead, alive, other} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RemoveStale(path)
+	for f, want := range map[string]bool{dead: false, alive: true, other: true} {
+		if _, err := os.Stat(f); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(f), err == nil, want)
+		}
+	}
+}
+
+func TestWriteFuncSyncsAndFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := WriteFunc(path, 0o600, true, func(f *os.File) error { _, err := f.WriteString("x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	boom := os.ErrInvalid
+	if err := WriteFunc(path, 0o600, true, func(*os.File) error { return boom }); err != boom {
+		t.Errorf("fill's error: got %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "x" {
+		t.Errorf("after a failed fill the file holds %q, want the old content", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("dir holds %d entries, want only the file", len(ents))
+	}
+}
