@@ -103,7 +103,7 @@ reliability: build
 	tests+='|TestCheckpointInterruptedByKill|TestRestoreFailuresLeaveNothing|TestRestoreCorruptImages|TestInspectCorruptImages'; \
 	tests+='|TestHostileImagePaths|TestSoakCheckpointRestore|TestConcurrentClients|TestExecWhileFreezing'; \
 	tests+='|TestExportFailureKeepsContainer|TestExportFailureNamesKeptImages'; \
-	tests+='|TestStdioMatrix|TestStdioMixedKinds|TestMigrateSSHKilled|TestRestoreLazyDaemonKilled|TestRestoreLazyMycrKilled'; \
+	tests+='|TestStdioMatrix|TestStdioMixedKinds|TestMigrateSSHKilled|TestRestoreLazyDaemonKilled|TestRestoreLazyMycrKilled|TestRestoreLazyHotPagesMycrKilled'; \
 	start=$$(date +%s); \
 	$(GOTEST) -v -timeout 60m -run "^($$tests)\$$" ./integration/ 2>&1 | tee bin/reliability.log; status=$${PIPESTATUS[0]}; \
 	go run ./integration/reliabilityreport -log bin/reliability.log -doc docs/reliability.md \

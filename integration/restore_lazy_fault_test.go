@@ -122,3 +122,45 @@ func TestRestoreLazyMycrKilled(t *testing.T) {
 	logResult(t, reliabilityResult{Fault: "mycr SIGKILLed at random moments of restore --lazy (256 MiB)",
 		Trials: faultTrials(), Outcomes: outcomes})
 }
+
+// TestRestoreLazyHotPagesMycrKilled: mycr SIGKILLed at random moments of
+// restore --lazy --record-hot-pages, most of them around the last page, when
+// it rewrites the images' pagemaps. The images must stay whole: each pagemap
+// is the old one or the new one, so after every trial (and the marks some of
+// them made) an eager and a lazy restore find every page intact.
+func TestRestoreLazyHotPagesMycrKilled(t *testing.T) {
+	requireCRIU(t)
+	e := NewEnv(t)
+	p, img := checkpointMemProg(t, e, "lazyhk", 128)
+	span := lazyFillSpan(t, e, p, img)
+	rnd := newRand(t)
+	outcomes := map[string]int{}
+	for i := 0; i < faultTrials(); i++ {
+		id := e.ID("hk")
+		resetVol(t, img)
+		proc := e.Start(Stdio{}, "restore", "-d", "--lazy", "--record-hot-pages", "--bundle", p.Bundle, "--image-path", img, id)
+		// From half the fill to 100 ms after its end: the marking comes right after.
+		delay := span/2 + time.Duration(rnd.Int63n(int64(span/2+100*time.Millisecond)))
+		what := "mycr killed " + delay.Round(time.Millisecond).String() + " after it started"
+		time.Sleep(delay)
+		_ = syscall.Kill(proc.Pid(), syscall.SIGKILL)
+		r := proc.Wait(time.Minute)
+		e.Run("state", id)
+		outcomes[expectLazyOutcome(t, e, p, img, id, what, r, "")]++
+	}
+	for _, lazy := range []bool{false, true} {
+		id := e.ID("after")
+		resetVol(t, img)
+		if lazy {
+			if r, l := restoreLazy(t, e, p, img, id); r.Code != 0 || !l.Lazy {
+				t.Fatalf("lazy restore after the trials failed (%+v):\n%s", l, r)
+			}
+		} else {
+			e.RestoreDetached(id, p.Bundle, img)
+		}
+		e.ExpectMemoryIntact(p, id)
+		e.MustRun("delete", "--force", id)
+	}
+	logResult(t, reliabilityResult{Fault: "mycr SIGKILLed at random moments of restore --lazy --record-hot-pages (128 MiB), mostly around the last page (the pagemap rewrite); then an eager and a lazy restore of the same images",
+		Trials: faultTrials(), Outcomes: outcomes})
+}
