@@ -48,7 +48,7 @@ type MemProg struct {
 
 // StartMemProg builds memprog (static) into the bundle's rootfs, runs it and
 // waits until its memory is filled and it counts.
-func (e *Env) StartMemProg(name string, mb int) *MemProg {
+func (e *Env) StartMemProg(name string, mb int, args ...string) *MemProg {
 	e.t.Helper()
 	bin := filepath.Join(e.Dir, "memprog")
 	if err := goBuild(bin, "./integration/testdata/memprog", true); err != nil {
@@ -56,7 +56,7 @@ func (e *Env) StartMemProg(name string, mb int) *MemProg {
 	}
 	p := &MemProg{ID: e.ID(name), Vol: e.Mkdir("vol"), MB: mb, Pages: mb << 20 / 4096}
 	p.Count = filepath.Join(p.Vol, "count")
-	p.Bundle = e.NewBundle(Args("/bin/memprog", "-mb", fmt.Sprint(mb)), Bind(p.Vol, "/out"))
+	p.Bundle = e.NewBundle(Args(append([]string{"/bin/memprog", "-mb", fmt.Sprint(mb)}, args...)...), Bind(p.Vol, "/out"))
 	if err := copyFile(bin, filepath.Join(p.Bundle, "rootfs", "bin", "memprog")); err != nil {
 		e.t.Fatal(err)
 	}

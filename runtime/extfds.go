@@ -113,6 +113,11 @@ func externalFd(pid, fd int, mounts map[int]bool) (criu.ExternalFd, bool) {
 	if err != nil || !strings.HasPrefix(target, "/") { // pipe:[..], socket:[..], anon_inode:..
 		return criu.ExternalFd{}, false
 	}
+	// A memfd lives on the kernel's internal mount, in no mount table: CRIU
+	// dumps and restores it with its contents, it is not a host file.
+	if strings.HasPrefix(target, "/memfd:") {
+		return criu.ExternalFd{}, false
+	}
 	mntID, flags, pos, err := fdInfo(pid, fd)
 	if err != nil {
 		return criu.ExternalFd{}, false

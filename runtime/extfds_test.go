@@ -116,3 +116,21 @@ func TestRestoreExternalFds(t *testing.T) {
 		t.Errorf("a terminal's key onto a file: %v", err)
 	}
 }
+
+// TestMemfdIsNotExternal: a memfd (the program's own, or one a killed CRIU
+// left in it) is dumped by CRIU with its contents; listed as external, the
+// restore would look for "/memfd:NAME (deleted)" on the host and refuse.
+func TestMemfdIsNotExternal(t *testing.T) {
+	fd, err := unix.MemfdCreate("CRIUMFD", 0)
+	if err != nil {
+		t.Skipf("memfd_create: %v", err)
+	}
+	defer unix.Close(fd)
+	mounts, err := mountIDs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, ok := externalFd(os.Getpid(), fd, mounts); ok {
+		t.Errorf("memfd taken for an external file: %+v", x)
+	}
+}

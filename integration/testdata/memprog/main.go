@@ -6,7 +6,8 @@
 // count to -out and checks a few pages of the pattern. On SIGUSR1 it checks
 // every page and writes "ok N" (pages checked) or "BAD page I" to -verify. A
 // page found wrong (memory lost or mixed up by a migration) is written to -out
-// as "ERR ..." and memprog exits 1.
+// as "ERR ..." and memprog exits 1. With -memfd it also holds a memfd with a
+// known text, which the SIGUSR1 check reads back.
 package main
 
 import (
@@ -17,6 +18,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const pageSize = 4096
@@ -27,7 +30,19 @@ func main() {
 	ready := flag.String("ready", "/out/ready", "file written once the memory is filled")
 	verify := flag.String("verify", "/out/verify", "file the SIGUSR1 full check writes to")
 	interval := flag.Duration("interval", 100*time.Millisecond, "time between counts")
+	withMemfd := flag.Bool("memfd", false, "hold a memfd with a known text (checked on SIGUSR1)")
 	flag.Parse()
+
+	memfd := -1
+	if *withMemfd {
+		var err error
+		if memfd, err = unix.MemfdCreate("memprog", 0); err != nil {
+			fail(*out, "memfd_create: %v", err)
+		}
+		if _, err := unix.Write(memfd, []byte(memfdText)); err != nil {
+			fail(*out, "write memfd: %v", err)
+		}
+	}
 
 	mem := make([]byte, *mb<<20)
 	pages := len(mem) / pageSize
@@ -46,6 +61,9 @@ func main() {
 		select {
 		case <-usr1:
 			msg := fmt.Sprintf("ok %d\n", pages)
+			if memfd >= 0 && !memfdIntact(memfd) {
+				msg = "BAD memfd\n"
+			}
 			for i := 0; i < pages; i++ {
 				if !check(mem[i*pageSize:(i+1)*pageSize], i) {
 					msg = fmt.Sprintf("BAD page %d\n", i)
@@ -66,6 +84,14 @@ func main() {
 			fail(*out, "write count: %v", err)
 		}
 	}
+}
+
+const memfdText = "memprog's memfd: still here\n"
+
+func memfdIntact(fd int) bool {
+	b := make([]byte, len(memfdText)+1)
+	n, err := unix.Pread(fd, b, 0)
+	return err == nil && string(b[:n]) == memfdText
 }
 
 // fill writes page i's pattern: every 8-byte word depends on the page and the word.
