@@ -57,6 +57,7 @@ type LazyPages struct {
 	stalled *StallError // set when the watchdog killed it
 	guard   *os.File    // Outlive: the pipe to the waiter that kills it if mycr dies first
 	marker  string      // Outlive: while it exists, the waiter kills it
+	outlive bool        // started in its own session (LazyPagesOpts.Outlive)
 }
 
 // daemonTellsWaiter runs as the Outlive daemon's first program: it writes
@@ -77,7 +78,7 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &LazyPages{ready: r, exited: make(chan struct{}), logPath: filepath.Join(o.WorkDir, LazyPagesLog)}
+	d := &LazyPages{ready: r, exited: make(chan struct{}), logPath: filepath.Join(o.WorkDir, LazyPagesLog), outlive: o.Outlive}
 	args := []string{"lazy-pages"}
 	if o.Port != 0 {
 		args = append(args, "--page-server", "--address", o.Address, "--port", strconv.Itoa(o.Port))
@@ -98,8 +99,6 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	if o.Outlive {
 		// Its own session: a terminal's Ctrl-C for mycr is not for it.
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	}
-	if o.Outlive {
 		// The waiter first: from the daemon's start on, mycr's death kills it.
 		if err := d.startWaiter(o.KillFirst); err != nil {
 			r.Close()
@@ -283,6 +282,9 @@ func (d *LazyPages) Kill() {
 	case <-d.exited:
 		return
 	default:
+	}
+	if d.outlive { // its own session: its process group too (see lazyWaiter)
+		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 	}
 	_ = d.cmd.Process.Kill()
 	select {

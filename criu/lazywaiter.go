@@ -14,21 +14,22 @@ const LazyPagesSocket = "lazy-pages.socket"
 // lazyWaiter kills the processes of the cgroups ($2..., and each line read
 // from fd 3 but "d PID": KillFirst), then the daemon (the line "d PID"), when
 // mycr is gone (fd 3 reads EOF) while the marker ($1) exists: a restore that
-// did not complete is undone (the next command removes its state). It starts
+// did not complete is undone (the next command removes its state). The daemon
+// leads its own session, so its process group goes with it: a daemon killed
+// while CRIU probes the kernel leaves a forked probe child sleeping forever
+// otherwise. It starts
 // before the daemon, which writes its own pid to it before it becomes criu
 // (daemonTellsWaiter), so no moment of the daemon's life is unguarded.
 const lazyWaiter = `m=$1; shift; d=; while read -r c; do case $c in "d "*) d=${c#d };; ?*) set -- "$@" "$c";; esac; done <&3; [ -e "$m" ] || exit 0
-for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; [ -z "$d" ] || kill -9 "$d"; rm -f "$m" "${m%/*}/` + LazyPagesSocket + `"`
+for c in "$@"; do kill -9 $(cat "$c/cgroup.procs" 2>/dev/null) 2>/dev/null; done; [ -z "$d" ] || { kill -9 -"$d"; kill -9 "$d"; } 2>/dev/null; rm -f "$m" "${m%/*}/` + LazyPagesSocket + `"`
 
-// startLazyWaiter writes the marker and starts the waiter; writing to (and
-// closing) the returned pipe talks to it.
+// startLazyWaiter starts the waiter, then writes the marker (in that order: a
+// mycr killed in between leaves no marker without a waiter to remove it; a
+// waiter that finds no marker has nothing to undo, the daemon starts later);
+// writing to (and closing) the returned pipe talks to it.
 func startLazyWaiter(marker string, killFirst []string) (*os.File, error) {
-	if err := os.WriteFile(marker, nil, 0o600); err != nil {
-		return nil, err
-	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		os.Remove(marker)
 		return nil, err
 	}
 	args := append([]string{"-c", lazyWaiter, "mycr-lazy-waiter", marker}, killFirst...)
@@ -39,9 +40,12 @@ func startLazyWaiter(marker string, killFirst []string) (*os.File, error) {
 	pr.Close()
 	if err != nil {
 		pw.Close()
-		os.Remove(marker)
 		return nil, fmt.Errorf("start the lazy-pages daemon's waiter: %w", err)
 	}
 	go w.Wait() //nolint:errcheck // reaps it; it exits once the pipe closes
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		pw.Close() // the waiter finds no marker and exits
+		return nil, err
+	}
 	return pw, nil
 }

@@ -5,13 +5,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// The waiter kills the daemon named by its "d PID" line when the pipe closes
-// (mycr died) while the marker exists, and removes the marker and socket;
-// without the marker (released) it kills nothing.
+// The waiter kills the daemon named by its "d PID" line, with its process
+// group (a CRIU probe child of it), when the pipe closes (mycr died) while the
+// marker exists, and removes the marker and socket; without the marker
+// (released) it kills nothing.
 func TestLazyWaiter(t *testing.T) {
 	for _, released := range []bool{false, true} {
 		dir := t.TempDir()
@@ -20,9 +23,16 @@ func TestLazyWaiter(t *testing.T) {
 		if err := os.WriteFile(socket, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		daemon := exec.Command("sleep", "60")
+		childFile := filepath.Join(dir, "child")
+		daemon := exec.Command("sh", "-c", "sleep 60 & echo $! > "+childFile+"; wait")
+		daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // as an Outlive daemon
 		if err := daemon.Start(); err != nil {
 			t.Fatal(err)
+		}
+		var child int
+		for end := time.Now().Add(5 * time.Second); child == 0 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+			b, _ := os.ReadFile(childFile)
+			child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 		}
 		exited := make(chan struct{})
 		go func() { daemon.Wait(); close(exited) }() //nolint:errcheck
@@ -50,8 +60,11 @@ func TestLazyWaiter(t *testing.T) {
 			if !released {
 				t.Fatal("the waiter did not kill the daemon")
 			}
-			daemon.Process.Kill()
+			_ = syscall.Kill(-daemon.Process.Pid, syscall.SIGKILL)
 			<-exited
+		}
+		if !released && alive(child) {
+			t.Fatal("the waiter left the daemon's child running")
 		}
 		gone := func(p string) bool {
 			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
@@ -71,4 +84,18 @@ func TestLazyWaiter(t *testing.T) {
 			t.Fatal("the waiter removed a released daemon's socket")
 		}
 	}
+}
+
+// alive: pid runs, within 5 s (a zombie waiting for this host's slow init counts as dead).
+func alive(pid int) bool {
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return false
+		}
+		if _, rest, _ := strings.Cut(string(b), ") "); strings.HasPrefix(rest, "Z") {
+			return false
+		}
+	}
+	return true
 }

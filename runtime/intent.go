@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mycr/mycr/internal/atomicfile"
 	"github.com/mycr/mycr/spec"
 )
 
@@ -35,6 +36,7 @@ func (r *Root) Recover(id string) {
 // the operation is still going on (an orphaned CRIU still at work).
 func (r *Root) recoverAs(id string, guard int) (pending bool) {
 	path := r.intentPath(id)
+	atomicfile.RemoveStale(path) // a record mycr was killed writing
 	f, err := os.Open(path)
 	if err != nil {
 		return false
