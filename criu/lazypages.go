@@ -57,7 +57,6 @@ type LazyPages struct {
 	stalled *StallError // set when the watchdog killed it
 	guard   *os.File    // Outlive: the pipe to the waiter that kills it if mycr dies first
 	marker  string      // Outlive: while it exists, the waiter kills it
-	outlive bool        // started in its own session (LazyPagesOpts.Outlive)
 }
 
 // daemonTellsWaiter runs as the Outlive daemon's first program: it writes
@@ -78,7 +77,7 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &LazyPages{ready: r, exited: make(chan struct{}), logPath: filepath.Join(o.WorkDir, LazyPagesLog), outlive: o.Outlive}
+	d := &LazyPages{ready: r, exited: make(chan struct{}), logPath: filepath.Join(o.WorkDir, LazyPagesLog)}
 	args := []string{"lazy-pages"}
 	if o.Port != 0 {
 		args = append(args, "--page-server", "--address", o.Address, "--port", strconv.Itoa(o.Port))
@@ -95,7 +94,8 @@ func StartLazyPages(o LazyPagesOpts) (*LazyPages, error) {
 	}
 	d.cmd.ExtraFiles = []*os.File{w}
 	d.cmd.Stderr = &d.stderr
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group, which Kill ends with it (see lazyWaiter).
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if o.Outlive {
 		// Its own session: a terminal's Ctrl-C for mycr is not for it.
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -283,9 +283,7 @@ func (d *LazyPages) Kill() {
 		return
 	default:
 	}
-	if d.outlive { // its own session: its process group too (see lazyWaiter)
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-	}
+	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL) // with a CRIU probe child
 	_ = d.cmd.Process.Kill()
 	select {
 	case <-d.exited:
