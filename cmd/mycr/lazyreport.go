@@ -18,7 +18,7 @@ var lazyFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "record-hot-pages", Usage: "with --lazy: once every page is in, mark the pages the container faulted on in the images (--image-path), so that later restores load them before it runs: a faster first answer for a service restored many times from one checkpoint"},
 }
 
-// lazyOpts maps --lazy and --no-fallback; nil: an eager restore.
+// lazyOpts maps --lazy, --no-fallback and --record-hot-pages; nil: an eager restore.
 func lazyOpts(c *cli.Context) (*runtime.LazyOpts, error) {
 	if !c.Bool("lazy") {
 		for _, f := range []string{"no-fallback", "record-hot-pages"} {
