@@ -3,7 +3,6 @@ package integration
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,12 +22,7 @@ var (
 func unixprog(t *testing.T) string {
 	t.Helper()
 	unixprogOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mycr-unixprog-")
-		if err != nil {
-			unixprogErr = err
-			return
-		}
-		unixprogBin = filepath.Join(dir, "unixprog")
+		unixprogBin = filepath.Join(runTmp, "unixprog") // removed with the run's temp dir
 		unixprogErr = goBuild(unixprogBin, "./integration/testdata/unixprog", true)
 	})
 	if unixprogErr != nil {

@@ -19,6 +19,8 @@ var (
 	netprogBin string
 	// repoRoot is the module root (the parent of this package's directory).
 	repoRoot string
+	// runTmp holds the run's built programs; removed when the run ends.
+	runTmp string
 	// runID prefixes every container id: cgroup paths are global, so ids must not
 	// collide with other runs (or other tests) on the same machine.
 	runID string
@@ -42,6 +44,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	runTmp = tmp
 
 	if mycrBin = os.Getenv("MYCR_BINARY"); mycrBin != "" {
 		if mycrBin, err = filepath.Abs(mycrBin); err == nil {
