@@ -18,9 +18,9 @@ import (
 // images, so later lazy restores of the same checkpoint load them with the
 // rest of the non-lazy state, before the service runs (image.MarkEager).
 
-// CanRecordHot refuses --record-hot-pages where it cannot work, before
-// anything starts (the CLI calls it before an archive is unpacked or pulled).
-func CanRecordHot(o *RestoreOpts) error {
+// canRecordHot refuses --record-hot-pages where it cannot work, before
+// anything starts.
+func canRecordHot(o *RestoreOpts) error {
 	if o.Lazy == nil || !o.Lazy.RecordHot {
 		return nil
 	}

@@ -19,9 +19,6 @@ func (r *Root) lazyPlan(o *RestoreOpts) (*LazyRun, error) {
 		return nil, nil
 	}
 	run := &LazyRun{ID: o.Create.ID, Start: time.Now(), recordHot: o.Lazy.RecordHot}
-	if err := CanRecordHot(o); err != nil {
-		return nil, err
-	}
 	if why := host.LazyPagesUnusableIn(r.Dir, r.criuBinary()); why != "" {
 		if o.Lazy.NoFallback {
 			return nil, fmt.Errorf("restore --lazy of %s refused: lazy pages do not work here: %s (%s); drop --no-fallback to restore eagerly (all memory loaded before the container runs)",

@@ -155,12 +155,16 @@ func (r *Root) Restore(o RestoreOpts) (_ int, err error) {
 // image dir. What is not a CRIU image directory is refused.
 func (r *Root) restoreSource(o *RestoreOpts) (cp *Checkpoint, cleanup func(), err error) {
 	cleanup, cp = func() {}, o.Checkpoint
+	if o.Import == "" && cp != nil {
+		o.Criu.ImagesDirectory = cp.Dir
+	}
+	if err := canRecordHot(o); err != nil { // before an archive is unpacked or pulled
+		return nil, cleanup, err
+	}
 	if o.Import != "" {
 		if cp, cleanup, err = r.unpackImport(o); err != nil {
 			return nil, cleanup, err
 		}
-	} else if cp != nil {
-		o.Criu.ImagesDirectory = cp.Dir
 	}
 	if err := checkImageDir(&o.Criu); err != nil {
 		return nil, cleanup, err

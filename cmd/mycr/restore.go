@@ -20,7 +20,7 @@ var restoreCommand = &cli.Command{
 
 A new ID (and bundle) makes a new container from the checkpoint; the ID of a
 container in the "created" state restores into that container, keeping its stdio.`,
-	Flags: append(crFlags(),
+	Flags: append(append(crFlags(),
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "bundle directory (default: current dir, else the checkpoint's bundle)"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the restored container"},
 		&cli.StringFlag{Name: "pid-file", Usage: "file to write the restored init's pid to"},
@@ -38,8 +38,7 @@ container in the "created" state restores into that container, keeping its stdio
 		&cli.StringFlag{Name: "console-socket-dir", Usage: "with --all: terminal container <id> gets its pty on DIR/<id>.sock"},
 		archiveKeyFlag,
 		printStatsFlag,
-		lazyFlags[0], lazyFlags[1], lazyFlags[2],
-	),
+	), lazyFlags...),
 	Action: func(c *cli.Context) error {
 		start := time.Now()
 		if c.Bool("all") {
@@ -121,11 +120,6 @@ func restoreOpts(c *cli.Context, id string) (*runtime.Root, *runtime.RestoreOpts
 		}
 		ro.Import = imp
 		ro.ImportUnverified = c.Bool("unverified")
-	}
-	if !c.Bool("all") { // --all: each container's image dir is checked as it comes
-		if err := runtime.CanRecordHot(ro); err != nil {
-			return nil, nil, err
-		}
 	}
 	return r, ro, nil
 }
