@@ -18,6 +18,7 @@ type sshReport struct {
 	Host      string `json:"host"`
 	Runs      string `json:"runs"`
 	WireBytes int64  `json:"wire_bytes"`
+	Channel   string `json:"channel"`
 	Error     string `json:"error"`
 }
 
@@ -108,15 +109,22 @@ func TestMigrateSSH(t *testing.T) {
 			}
 			before := h.VethBytes(h.B)
 			pidFile := filepath.Join(h.B.Env.Dir, "pid-"+p.ID)
-			r := h.migrateSSH(p, "--mode", mode, "--pid-file", pidFile).Wait(4 * time.Minute)
+			// Lazy by default: images and pages on a direct TLS connection;
+			// stop-and-copy all through ssh.
+			channel := map[string]string{"lazy": "tls", "stop-and-copy": "ssh"}[mode]
+			args := []string{"--mode", mode, "--pid-file", pidFile}
+			if channel == "ssh" {
+				args = append(args, "--channel", "ssh")
+			}
+			r := h.migrateSSH(p, args...).Wait(4 * time.Minute)
 			if r.Code != 0 {
 				t.Fatalf("migrate over ssh failed:\n%s", r)
 			}
 			wire := h.VethBytes(h.B) - before
 			rep := parseSSHReport(t, r)
-			t.Logf("%s: frozen %.0f ms, total %.0f ms, moved %d bytes (images %d, pages %d), ssh stream %d, B's link %d",
-				mode, rep.FrozenMs, rep.TotalMs, rep.BytesMoved, rep.ImageBytes, rep.PageBytes, rep.WireBytes, wire)
-			if rep.Mode != mode || rep.Runs != "target" || rep.TargetPid <= 0 {
+			t.Logf("%s: frozen %.0f ms, total %.0f ms, moved %d bytes (images %d, pages %d), stream (%s) %d, B's link %d",
+				mode, rep.FrozenMs, rep.TotalMs, rep.BytesMoved, rep.ImageBytes, rep.PageBytes, rep.Channel, rep.WireBytes, wire)
+			if rep.Mode != mode || rep.Runs != "target" || rep.TargetPid <= 0 || rep.Channel != channel {
 				t.Fatalf("report: %+v", rep)
 			}
 			if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != fmt.Sprint(rep.TargetPid) {

@@ -41,6 +41,7 @@ See docs/portable.md.`,
 		&cli.StringFlag{Name: "to", Usage: "another host: ssh://[user@]host[:port] (through the ssh client, with your keys and ~/.ssh/config)"},
 		&cli.StringFlag{Name: "target-root", Usage: "with --to: the state root on the target host (default: mycr's default there)"},
 		&cli.StringFlag{Name: "remote-mycr", Value: "mycr", Usage: "with --to: the mycr binary on the target host"},
+		&cli.StringFlag{Name: "channel", Value: migrate.ChannelAuto, Usage: "with --to: what carries images and pages: auto (a direct TLS connection authenticated through ssh, else ssh), tls or ssh"},
 		&cli.StringFlag{Name: "target-stdio", Usage: "with --to: a file on the target host for the container's stdout/stderr (default: /dev/null)"},
 		&cli.StringFlag{Name: "target-id", Usage: "ID of the container on the target (default: the same ID)"},
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "bundle of the target container (default: the source's bundle)"},
@@ -75,6 +76,12 @@ See docs/portable.md.`,
 		}
 		if (c.String("to-root") == "") == (c.String("to") == "") {
 			return errors.New("migrate needs --to-root DIR (another state root on this host) or --to ssh://[user@]host[:port] (another host)")
+		}
+		if c.IsSet("channel") && c.String("to") == "" {
+			return errors.New("--channel is for --to ssh://… (a move on this host has no link to choose)")
+		}
+		if _, err := migrate.CheckChannel(c.String("channel")); err != nil {
+			return err
 		}
 		r, o, err := criuOpts(c)
 		if err != nil {
@@ -137,7 +144,7 @@ func runMigrate(c *cli.Context, r *runtime.Root, mo migrate.Opts) (*migrate.Repo
 		// --pid-file names a file on the target; a rollback on this host writes none.
 		mo.Launch.PidFile = ""
 		return migrate.RunRemote(r, mo, migrate.Remote{URL: to, Root: c.String("target-root"),
-			Mycr: c.String("remote-mycr"), Stdio: c.String("target-stdio"), PidFile: c.String("pid-file")})
+			Mycr: c.String("remote-mycr"), Stdio: c.String("target-stdio"), PidFile: c.String("pid-file"), Channel: c.String("channel")})
 	}
 	dst, err := runtime.OpenRoot(c.String("to-root"))
 	if err != nil {

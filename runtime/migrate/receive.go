@@ -36,7 +36,13 @@ type receiver struct {
 // source commits. If the stream ends before the commit, whatever was made
 // here is destroyed and the source resumes.
 func Receive(r *runtime.Root, in io.Reader, out io.Writer) error {
-	v := &receiver{r: r, w: newWire(in, out, nil)}
+	sshWire := newWire(in, out, nil)
+	w, err := acceptDirect(sshWire, in)
+	if err != nil {
+		_ = sshWire.SendJSON(frameError, wireReply{Error: err.Error()})
+		return err
+	}
+	v := &receiver{r: r, w: w}
 	v.front = newPageFront(v.w, framePagesUp)
 	v.d = startDemux(v.w, func(k byte, b []byte) {
 		if k == framePrefetch {
@@ -45,7 +51,7 @@ func Receive(r *runtime.Root, in io.Reader, out io.Writer) error {
 			v.front.deliver(b)
 		}
 	})
-	err := v.run()
+	err = v.run()
 	if err != nil {
 		v.cleanup()
 		_ = v.w.SendJSON(frameError, wireReply{Error: err.Error()})

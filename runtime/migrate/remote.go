@@ -28,6 +28,8 @@ type Remote struct {
 	Stdio string
 	// PidFile is a file on the target that receives the container's init pid ("" = none).
 	PidFile string
+	// Channel carries images and pages: ChannelAuto ("" too), ChannelTLS or ChannelSSH (direct.go).
+	Channel string
 }
 
 // sshTarget is a parsed ssh:// URL.
@@ -115,10 +117,12 @@ func (rm Remote) sshCommand(t sshTarget, debug bool) *exec.Cmd {
 	return cmd
 }
 
-// sshLink is the running ssh session and its framed stream.
+// sshLink is the running ssh session and its framed stream: w is the
+// stream (the ssh session's, or a direct one once goDirect moved it).
 type sshLink struct {
 	cmd    *exec.Cmd
 	w      *wire
+	ssh    *wire
 	stderr *lockedBuffer
 	exited chan struct{}
 }
@@ -144,7 +148,8 @@ func dialSSH(rm Remote, debug bool) (*sshLink, error) {
 		return nil, fmt.Errorf("start ssh: %w", err)
 	}
 	go func() { _ = cmd.Wait(); close(l.exited) }()
-	l.w = newWire(out, in, in)
+	l.ssh = newWire(out, in, in)
+	l.w = l.ssh
 	return l, nil
 }
 
@@ -176,12 +181,24 @@ func (e *sshSaidError) Unwrap() error { return e.err }
 // close ends the session: stdin closed, then ssh is given a moment to exit.
 func (l *sshLink) close() {
 	_ = l.w.Close()
+	if l.w != l.ssh {
+		_ = l.ssh.Close()
+	}
 	select {
 	case <-l.exited:
 	case <-time.After(10 * time.Second):
 		_ = l.cmd.Process.Kill()
 		<-l.exited
 	}
+}
+
+// bytes is what crossed the stream, on ssh and the direct channel.
+func (l *sshLink) bytes() int64 {
+	n := l.ssh.Sent + l.ssh.Received
+	if l.w != l.ssh {
+		n += l.w.Sent + l.w.Received
+	}
+	return n
 }
 
 func lastLines(s string, n int) string {

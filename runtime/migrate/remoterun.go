@@ -36,6 +36,9 @@ func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 	if _, err := parseSSHURL(rm.URL); err != nil {
 		return nil, err
 	}
+	if rm.Channel, err = CheckChannel(rm.Channel); err != nil {
+		return nil, err
+	}
 	m.rep = &Report{ID: o.ID, TargetID: m.o.TargetID, TargetRoot: rm.Root, Host: rm.URL}
 	lock, err := r.Lock(o.ID, "migrate")
 	if err != nil {
@@ -61,7 +64,7 @@ func RunRemote(r *runtime.Root, o Opts, rm Remote) (*Report, error) {
 	}
 	x := &remoteRun{m: m, rm: rm, link: link, net: netID}
 	err = x.run()
-	m.rep.WireBytes = link.w.Sent + link.w.Received
+	m.rep.WireBytes = link.bytes()
 	link.close()
 	if err != nil {
 		if m.freeze == nil {

@@ -35,6 +35,9 @@ func (x *remoteRun) hello(mode string) error {
 	}
 	h := wireHello{Version: wireVersion, ID: m.o.ID, TargetID: m.o.TargetID, Bundle: m.o.Bundle,
 		RemapMounts: m.o.RemapMounts, Mode: mode, Meta: mb, Stdio: x.rm.Stdio, PidFile: x.rm.PidFile, Criu: criuToWire(m.o.Criu), Net: x.net}
+	if m.rep.Channel, err = x.link.goDirect(x.rm.Channel, m.notify); err != nil {
+		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, x.link.explain(err))
+	}
 	if err := x.link.w.SendJSON(frameHello, h); err != nil {
 		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, x.link.explain(linkLost(err)))
 	}

@@ -46,6 +46,7 @@ type Report struct {
 	// Error saying why.
 	Host         string `json:"host,omitempty"`
 	WireBytes    int64  `json:"wire_bytes,omitempty"`
+	Channel      string `json:"channel,omitempty"` // what carried images and pages: tls (direct) or ssh
 	Runs         string `json:"runs,omitempty"`
 	Error        string `json:"error,omitempty"`
 	SourceImages string `json:"source_images,omitempty"` // kept image dirs, if any

@@ -66,7 +66,7 @@ type wireHello struct {
 }
 
 // wireVersion is this protocol's version; a target speaking another refuses.
-const wireVersion = 1
+const wireVersion = 2 // 2: the direct channel's handshake (direct.go) opens the stream
 
 // wireFile announces an image file.
 type wireFile struct {

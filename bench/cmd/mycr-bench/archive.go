@@ -45,6 +45,11 @@ func (b *Bench) archiveOnce(size int, variant, bundle string, i int) error {
 	}
 	dir := filepath.Join(b.diskDir, "arc-"+id)
 	defer os.RemoveAll(dir)
+	// checkpoint --export wants the archive's directory to exist (img is made by mycr).
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		r.remove(id, pid)
+		return err
+	}
 	img, file := filepath.Join(dir, "img"), filepath.Join(dir, "ckpt.tar")
 	var export []string
 	if variant != "directory" {
