@@ -97,13 +97,13 @@ soak: build
 reliability: build
 	@cp $(BIN) bin/mycr-reliability; \
 	export MYCR_BINARY=$(CURDIR)/bin/mycr-reliability MYCR_FAULT_TRIALS=20 MYCR_SOAK_CYCLES=200 MYCR_SOAK_LEAVE_RUNNING=50 \
-		MYCR_CONC_CLIENTS=8 MYCR_CONC_OPS=100 MYCR_EXECFREEZE_SECONDS=60 MYCR_SSH_KILL_TRIALS=20; \
+		MYCR_CONC_CLIENTS=8 MYCR_CONC_OPS=100 MYCR_EXECFREEZE_SECONDS=60 MYCR_SSH_KILL_TRIALS=20 MYCR_LINK_CUT_TRIALS=20; \
 	tests='TestCriuKilledDuringDump|TestCriuStalledWatchdog|TestCriuStalledRestoreWatchdog|TestCheckpointNoSpaceRepeated'; \
 	tests+='|TestCheckpointExternalUnixSocket|TestCheckpointSocketStdio|TestMycrKilledDuringCheckpoint|TestMycrKilledCheckpointGuard|TestMycrKilledDuringRestore'; \
 	tests+='|TestCheckpointInterruptedByKill|TestRestoreFailuresLeaveNothing|TestRestoreCorruptImages|TestInspectCorruptImages'; \
 	tests+='|TestHostileImagePaths|TestSoakCheckpointRestore|TestConcurrentClients|TestExecWhileFreezing'; \
 	tests+='|TestExportFailureKeepsContainer|TestExportFailureNamesKeptImages'; \
-	tests+='|TestStdioMatrix|TestStdioMixedKinds|TestMigrateSSHKilled|TestRestoreLazyDaemonKilled|TestRestoreLazyMycrKilled|TestRestoreLazyHotPagesMycrKilled'; \
+	tests+='|TestStdioMatrix|TestStdioMixedKinds|TestMigrateSSHKilled|TestMigrateSSHLinkCut|TestRestoreLazyDaemonKilled|TestRestoreLazyMycrKilled|TestRestoreLazyHotPagesMycrKilled'; \
 	start=$$(date +%s); \
 	$(GOTEST) -v -timeout 60m -run "^($$tests)\$$" ./integration/ 2>&1 | tee bin/reliability.log; status=$${PIPESTATUS[0]}; \
 	go run ./integration/reliabilityreport -log bin/reliability.log -doc docs/reliability.md \

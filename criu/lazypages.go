@@ -203,14 +203,14 @@ func (d *LazyPages) watch(stall time.Duration, dirs []string) {
 	}
 	tick := time.NewTicker(min(max(stall/10, 20*time.Millisecond), time.Second))
 	defer tick.Stop()
-	last, lastChange := measure(d.logPath, dirs), time.Now()
+	last, lastChange := measure(d.logPath, dirs, nil), time.Now()
 	for {
 		select {
 		case <-d.exited:
 			return
 		case <-tick.C:
 		}
-		now := measure(d.logPath, dirs)
+		now := measure(d.logPath, dirs, nil)
 		runaway := now.logSize > maxLogSize
 		if now != last && !runaway {
 			last, lastChange = now, time.Now()

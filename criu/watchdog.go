@@ -102,6 +102,13 @@ func Watch(logPath string, progressDirs []string, stall time.Duration, fn func()
 // killed: a restore kills there what CRIU had restored so far (those processes
 // hold CRIU's socket open, so fn would not return before killGrace otherwise).
 func WatchThen(logPath string, progressDirs []string, stall time.Duration, fn func() error, onKill func()) error {
+	return WatchCounting(logPath, progressDirs, nil, stall, fn, onKill)
+}
+
+// WatchCounting is WatchThen with count (nil: none) as one more sign of
+// progress: a lazy dump's page server logs nothing while it serves pages,
+// which over a slow link takes minutes; the bytes it served count.
+func WatchCounting(logPath string, progressDirs []string, count func() int64, stall time.Duration, fn func() error, onKill func()) error {
 	if stall <= 0 {
 		stall = StallTimeout()
 	}
@@ -110,14 +117,14 @@ func WatchThen(logPath string, progressDirs []string, stall time.Duration, fn fu
 
 	tick := time.NewTicker(min(max(stall/10, 20*time.Millisecond), time.Second))
 	defer tick.Stop()
-	last, lastChange := measure(logPath, progressDirs), time.Now()
+	last, lastChange := measure(logPath, progressDirs, count), time.Now()
 	for {
 		select {
 		case err := <-done:
 			return err
 		case <-tick.C:
 		}
-		now := measure(logPath, progressDirs)
+		now := measure(logPath, progressDirs, count)
 		runaway := now.logSize > maxLogSize
 		if now != last && !runaway {
 			last, lastChange = now, time.Now()
@@ -167,12 +174,15 @@ func HungAtBreakpoint(err error, logPath string) bool {
 
 // progress is what must change for CRIU to count as alive.
 type progress struct {
-	logSize, dirBytes int64
-	files             int
+	logSize, dirBytes, counted int64
+	files                      int
 }
 
-func measure(logPath string, dirs []string) progress {
+func measure(logPath string, dirs []string, count func() int64) progress {
 	var p progress
+	if count != nil {
+		p.counted = count()
+	}
 	if fi, err := os.Stat(logPath); err == nil {
 		p.logSize = fi.Size()
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -55,6 +56,32 @@ func TestWatchToleratesProgress(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A lazy dump's page server logs nothing while it serves pages: the bytes it
+// served (count) keep it alive, and once they stop the watchdog fires.
+func TestWatchCountsServedBytes(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "dump.log")
+	var served atomic.Int64
+	count := func() int64 { return served.Load() }
+	err := WatchCounting(log, []string{dir}, count, 300*time.Millisecond, func() error {
+		for i := 0; i < 15; i++ { // 1.5 s, 5x the stall timeout, with a silent log
+			served.Add(4096)
+			time.Sleep(100 * time.Millisecond)
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatalf("a dump that serves pages was taken as stalled: %v", err)
+	}
+	err = WatchCounting(log, []string{dir}, count, 300*time.Millisecond, func() error {
+		time.Sleep(1500 * time.Millisecond)
+		return nil
+	}, nil)
+	if !errors.Is(err, ErrStalled) {
+		t.Fatalf("no bytes served and a silent log: %v, want the watchdog's stall", err)
 	}
 }
 

@@ -17,14 +17,14 @@ import (
 
 // Dump runs CRIU's dump of c with o, recorded as operation op: if mycr dies
 // mid-way, its guard or the next command on the container thaws it (guard.go, intent.go). The cgroup
-// is frozen first (fast), CRIU runs under the watchdog with progress counted in
-// watchDirs, a failure is explained from CRIU's log (dump.log in
+// is frozen first (fast), CRIU runs under the watchdog with progress counted by
+// watch, a failure is explained from CRIU's log (dump.log in
 // o.ImagesDirectory) and the images are made private. A failed dump may leave
 // c frozen: Thaw it. Unlike Checkpoint, a hang at a hardware breakpoint is not
 // retried here: the caller knows what a retry needs (RetryAtBreakpoint).
 // Without freezeFirst the cgroup is left to CRIU (or to an action script the
 // caller gave it, which freezes later: runtime/migrate's lateFreeze).
-func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOpts, watchDirs []string, freezeFirst bool) error {
+func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOpts, watch DumpWatch, freezeFirst bool) error {
 	// If mycr dies mid-way, its guard (or the next command) thaws the container.
 	defer r.startGuard(c.ID())()
 	done, err := r.beginIntent(c.ID(), op, false)
@@ -33,16 +33,23 @@ func (r *Root) Dump(c *libcontainer.Container, op string, o *libcontainer.CriuOp
 	}
 	defer done()
 	logPath := filepath.Join(logDir(o), "dump.log")
-	err = r.watchCriu(logPath, watchDirs, func() error {
+	err = criu.WatchCounting(logPath, watch.Dirs, watch.Count, criu.StallTimeout(), func() error {
 		if freezeFirst {
 			preFreeze(c, false) // CRIU's own freezing polls in 100 ms steps
 		}
 		return c.Checkpoint(o)
-	})
+	}, nil)
 	if err != nil {
 		return criu.Explain(err, logPath)
 	}
 	return criu.SecureImageDir(o.ImagesDirectory)
+}
+
+// DumpWatch is what counts as a dump's progress besides its log: bytes in
+// Dirs, and Count (nil: none), e.g. the pages a lazy dump's page server served.
+type DumpWatch struct {
+	Dirs  []string
+	Count func() int64
 }
 
 // DumpExternals lists c's descriptors that point outside the container (stdio

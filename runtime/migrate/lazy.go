@@ -63,6 +63,7 @@ func (m *migration) switchOver(l *lazyRun) error {
 	if l.relay, err = newPageRelay(l.ln, m.psAddr); err != nil {
 		return fmt.Errorf("connect to the page server: %w", err)
 	}
+	m.relay.Store(l.relay)
 	if err := m.transfer(); err != nil {
 		return fmt.Errorf("copy the images to the target: %w", err)
 	}

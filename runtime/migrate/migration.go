@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/mycr/mycr/criu"
@@ -58,9 +59,10 @@ type migration struct {
 	freeze     *freezeWatch
 	dumpStart  time.Time
 	restoredAt time.Time
-	psAddr     string            // the lazy dump's page server (private, loopback)
-	lateFreeze bool              // CRIU's pre-dump action script freezes the source (latefreeze.go)
-	extFds     []criu.ExternalFd // the source's descriptors outside it (stdio on host files)
+	psAddr     string                    // the lazy dump's page server (private, loopback)
+	lateFreeze bool                      // CRIU's pre-dump action script freezes the source (latefreeze.go)
+	extFds     []criu.ExternalFd         // the source's descriptors outside it (stdio on host files)
+	relay      atomic.Pointer[pageRelay] // the lazy dump's page relay, once there: its bytes are the dump's progress
 }
 
 // errSwitchedOver marks an error after which the target, not the source, runs.

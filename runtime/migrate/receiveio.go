@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // frame is one received frame.
@@ -31,20 +32,48 @@ type demux struct {
 
 func startDemux(w *wire, pages func(kind byte, data []byte)) *demux {
 	d := &demux{w: w, ctrl: make(chan frame, 64), pages: pages, done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		defer close(d.ctrl)
+	in, errc := make(chan frame), make(chan error, 1)
+	go func() { // the reader: may stay blocked on a dead link after the demux gave up
 		for {
 			k, b, err := w.Recv()
 			if err != nil {
-				d.err = linkLost(err)
+				errc <- err
 				return
 			}
-			if k == framePagesUp || k == framePagesDown || k == framePrefetch {
-				d.pages(k, b)
+			if k == frameAlive {
 				continue
 			}
-			d.ctrl <- frame{k, b}
+			select {
+			case in <- frame{k, b}:
+			case <-d.done:
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(d.done)
+		defer close(d.ctrl)
+		defer w.sendAlive()()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case f := <-in:
+				if f.kind == framePagesUp || f.kind == framePagesDown || f.kind == framePrefetch {
+					d.pages(f.kind, f.data)
+				} else {
+					d.ctrl <- f
+				}
+			case err := <-errc:
+				d.err = linkLost(err)
+				return
+			case <-tick.C:
+				if idle := w.idle(); idle > aliveTimeout {
+					d.err = silentFor(idle)
+					_ = w.Close() // unblocks the reader where the stream can be closed
+					return
+				}
+			}
 		}
 	}()
 	return d

@@ -89,8 +89,10 @@ func (rm Remote) sshCommand(t sshTarget, debug bool) *exec.Cmd {
 		bin = "ssh"
 	}
 	// BatchMode: never prompt (mycr owns stdin/stdout for the stream);
-	// keepalives: a dead link is noticed within ~15 s even when idle.
-	args := []string{"-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-T"}
+	// keepalives: a dead link is noticed within ~15 s even when idle;
+	// ConnectTimeout: so is a host that does not answer at all.
+	args := []string{"-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+		"-o", "ConnectTimeout=20", "-T"}
 	if t.port != 0 {
 		args = append(args, "-p", strconv.Itoa(t.port))
 	}

@@ -107,6 +107,7 @@ func (x *remoteRun) switchOver(l *lazyRun) error {
 	if l.relay, err = newPageRelay(l.ln, x.m.psAddr); err != nil {
 		return fmt.Errorf("connect to the page server: %w", err)
 	}
+	x.m.relay.Store(l.relay)
 	if err := x.sendImages(); err != nil {
 		return err
 	}

@@ -20,7 +20,16 @@ func (m *migration) dump(o *libcontainer.CriuOpts) error {
 		return err
 	}
 	m.dumpStart = time.Now()
-	return m.r.Dump(m.c, "migrate", o, []string{m.srcDir, m.dstDir}, !(o.LazyPages && m.lateFreeze))
+	watch := runtime.DumpWatch{Dirs: []string{m.srcDir, m.dstDir}, Count: m.pagesServed}
+	return m.r.Dump(m.c, "migrate", o, watch, !(o.LazyPages && m.lateFreeze))
+}
+
+// pagesServed is what the lazy dump's page server has sent so far (0 before the switch).
+func (m *migration) pagesServed() int64 {
+	if r := m.relay.Load(); r != nil {
+		return r.pageBytes.Load()
+	}
+	return 0
 }
 
 // restoreTarget restores the copied images as the target container, detached;

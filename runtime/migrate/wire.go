@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 )
@@ -37,6 +39,7 @@ const (
 	frameLazyStart = 15 // source -> target: start criu lazy-pages (before frameRestore)
 	frameLazyReady = 16 // target -> source: wireReply, the daemon listens for the restore
 	framePrefetch  = 17 // source -> target: a page server answer the relay asked for ahead of the daemon
+	// 18-20: the direct channel's handshake (direct.go); 21: heartbeat (alive.go)
 )
 
 // maxFrame bounds one frame: a broken or hostile peer cannot make us allocate more.
@@ -100,10 +103,14 @@ type wire struct {
 	c  io.Closer
 	// Sent and Received count the bytes of frames, headers included.
 	Sent, Received int64
+	lastRead       atomic.Int64 // when bytes last arrived (alive.go)
 }
 
 func newWire(r io.Reader, w io.Writer, c io.Closer) *wire {
-	return &wire{w: bufio.NewWriterSize(w, 256<<10), r: bufio.NewReaderSize(r, 256<<10), c: c}
+	wr := &wire{w: bufio.NewWriterSize(w, 256<<10), c: c}
+	wr.lastRead.Store(time.Now().UnixNano())
+	wr.r = bufio.NewReaderSize(stampReader{r, &wr.lastRead}, 256<<10)
+	return wr
 }
 
 // Send writes one frame and flushes it.
