@@ -19,6 +19,7 @@ type sshReport struct {
 	Runs      string `json:"runs"`
 	WireBytes int64  `json:"wire_bytes"`
 	Channel   string `json:"channel"`
+	Streamed  int64  `json:"streamed_bytes"`
 	Error     string `json:"error"`
 }
 
@@ -129,6 +130,10 @@ func TestMigrateSSH(t *testing.T) {
 			}
 			if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != fmt.Sprint(rep.TargetPid) {
 				t.Errorf("--pid-file on host B: %q (%v), want the target's pid %d", b, err, rep.TargetPid)
+			}
+			// Stop-and-copy sends the memory while CRIU dumps it.
+			if mode == "stop-and-copy" && rep.Streamed < int64(p.A.MB)<<20 {
+				t.Errorf("stop-and-copy: %d bytes streamed during the dump, want the %d MiB pages image", rep.Streamed, p.A.MB)
 			}
 			if mode == "lazy" && rep.PageBytes < int64(p.A.MB)<<20 {
 				t.Errorf("lazy: %d page bytes moved after the switch, want >= %d MiB", rep.PageBytes, p.A.MB)

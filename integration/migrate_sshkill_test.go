@@ -23,7 +23,9 @@ func TestMigrateSSHKilled(t *testing.T) {
 	h := newTwoHosts(t)
 	h.faultTrials(t, "kill", envTrials("MYCR_SSH_KILL_TRIALS", 3),
 		"ssh session killed (client on A or sshd session on B) at points spread over a lazy or stop-and-copy migration to another host",
-		func(i int, proc *Proc, start, at int64) (string, func()) { return h.killSSHAt(proc, i%4 >= 2, start, at), nil })
+		func(i int, proc *Proc, start, at int64) (string, func()) {
+			return h.killSSHAt(proc, i%4 >= 2, start, at), nil
+		})
 }
 
 // TestMigrateSSHLinkCut cuts the link between the hosts (B's port on the

@@ -204,7 +204,7 @@ func receiveFile(d *demux, dir string, f wireFile) (int64, error) {
 		}
 		switch fr.kind {
 		case frameData:
-			if n+int64(len(fr.data)) > f.Size {
+			if f.Size != growingSize && n+int64(len(fr.data)) > f.Size {
 				return n, fmt.Errorf("image file %s is longer than announced (%d bytes)", name, f.Size)
 			}
 			if _, err := out.Write(fr.data); err != nil {
@@ -212,6 +212,11 @@ func receiveFile(d *demux, dir string, f wireFile) (int64, error) {
 			}
 			n += int64(len(fr.data))
 		case frameFileEnd:
+			if f.Size == growingSize { // streamed while CRIU wrote it: the size comes now
+				if f.Size, err = growingEnd(fr.data); err != nil {
+					return n, err
+				}
+			}
 			if n != f.Size {
 				return n, fmt.Errorf("image file %s: %d of %d bytes arrived", name, n, f.Size)
 			}

@@ -19,11 +19,15 @@ func (x *remoteRun) stopCopy() error {
 	}
 	defer undo()
 	m.extFds = fds
-	if err := m.dumpAll(x.abortTarget); err != nil {
+	streamed, err, sendErr := x.dumpStreaming()
+	if err != nil {
 		return err
 	}
 	x.quiesceNet()
-	err = x.sendImages()
+	err = sendErr
+	if err == nil {
+		err = x.sendImages(streamed)
+	}
 	if err == nil {
 		err = m.canceled()
 	}
@@ -108,7 +112,7 @@ func (x *remoteRun) switchOver(l *lazyRun) error {
 		return fmt.Errorf("connect to the page server: %w", err)
 	}
 	x.m.relay.Store(l.relay)
-	if err := x.sendImages(); err != nil {
+	if err := x.sendImages(""); err != nil {
 		return err
 	}
 	if err := x.m.canceled(); err != nil {

@@ -58,15 +58,16 @@ func (x *remoteRun) hello(mode string) error {
 	return nil
 }
 
-// sendImages streams the dumped images (not logs, not mycr's CRIU config) to the target.
-func (x *remoteRun) sendImages() error {
+// sendImages streams the dumped images (not logs, not mycr's CRIU config,
+// not the one already streamed: skip) to the target.
+func (x *remoteRun) sendImages(skip string) error {
 	ents, err := os.ReadDir(x.m.srcDir)
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasSuffix(name, ".log") || name == "mycr-criu.conf" {
+		if !e.Type().IsRegular() || strings.HasSuffix(name, ".log") || name == "mycr-criu.conf" || name == skip {
 			continue
 		}
 		n, err := sendFile(x.link.w, filepath.Join(x.m.srcDir, name))

@@ -37,8 +37,11 @@ type Report struct {
 	PagesLazy       uint64  `json:"pages_lazy"`    // pages left for post-copy
 	TotalMs         float64 `json:"total_ms"`
 	ImageBytes      int64   `json:"image_bytes"` // image files copied to the target
-	PageBytes       int64   `json:"page_bytes"`  // memory pages streamed after the switch
-	BytesMoved      int64   `json:"bytes_moved"`
+	// StreamedBytes: of those, the pages image sent while CRIU still dumped
+	// (stop-and-copy to another host: the send overlaps the dump).
+	StreamedBytes int64 `json:"streamed_bytes,omitempty"`
+	PageBytes     int64 `json:"page_bytes"` // memory pages streamed after the switch
+	BytesMoved    int64 `json:"bytes_moved"`
 	// Host is the ssh:// target of a migration to another host; WireBytes
 	// what crossed the ssh stream (frames of images, pages and control);
 	// Runs which side runs the container: "target", or after a failure

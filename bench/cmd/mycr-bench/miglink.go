@@ -15,8 +15,9 @@ import (
 
 // migrateLink: `mycr migrate --to ssh://hostb` of a memhog container between
 // two hosts (internal/twohosts: network and mount namespaces, an sshd each)
-// whose link is shaped to b.LinkRate, post-copy (lazy) vs stop-and-copy, the
-// modes alternating. Every byte of images and pages crosses the link.
+// whose link is shaped to b.LinkRate, post-copy (lazy) vs stop-and-copy, each
+// with images and pages on the direct TLS channel (the default) and through
+// ssh, the variants alternating. Every byte of images and pages crosses the link.
 func (b *Bench) migrateLink() error {
 	rate, err := parseRate(b.LinkRate)
 	if err != nil {
@@ -47,10 +48,10 @@ func (b *Bench) migrateLink() error {
 		}
 		t := time.Now()
 		for i := 0; i < b.LinkRuns; i++ {
-			for _, mode := range rotate(migrateModes, i) {
-				if err := b.migrateLinkOnce(h, src, dst, rate, size, mode, bundle, i); err != nil {
-					logf("migrate over the link %d MiB %s: %v", size, mode, err)
-					b.res.get("link", "frozen", mode, size, "").fail(err)
+			for _, v := range rotate(linkVariants(), i) {
+				if err := b.migrateLinkOnce(h, src, dst, rate, size, v, bundle, i); err != nil {
+					logf("migrate over the link %d MiB %s: %v", size, v.who(), err)
+					b.res.get("link", "frozen", v.who(), size, "").fail(err)
 				}
 			}
 		}
@@ -59,8 +60,33 @@ func (b *Bench) migrateLink() error {
 	return nil
 }
 
-func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, size int, mode, bundle string, i int) error {
-	tag := fmt.Sprintf("link%d%s%d", size, mode[:1], i)
+// linkVariant is one mode over one channel.
+type linkVariant struct{ mode, channel string }
+
+// linkChannels: the default first; its series keep the bare mode as their name.
+var linkChannels = []string{"tls", "ssh"}
+
+func linkVariants() []linkVariant {
+	var vs []linkVariant
+	for _, c := range linkChannels {
+		for _, m := range migrateModes {
+			vs = append(vs, linkVariant{m, c})
+		}
+	}
+	return vs
+}
+
+// who names the variant's series: "lazy", or "lazy/ssh" off the default channel.
+func (v linkVariant) who() string {
+	if v.channel == linkChannels[0] {
+		return v.mode
+	}
+	return v.mode + "/" + v.channel
+}
+
+func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, size int, v linkVariant, bundle string, i int) error {
+	mode, who := v.mode, v.who()
+	tag := fmt.Sprintf("link%d%s%s%d", size, mode[:1], v.channel[:1], i)
 	// Both "hosts" share this machine's cgroups: the target needs an ID (and
 	// so a cgroup) of its own while the frozen source still holds its cgroup.
 	id, tid := src.id(tag), dst.id(tag)
@@ -75,7 +101,7 @@ func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, s
 		return err
 	}
 	res, err := Cmd{Args: src.cmd("migrate", "--to", "ssh://hostb", "--target-root", dst.Root, "--remote-mycr", b.mycr.Bin,
-		"--target-id", tid, "--mode", mode, "--no-fallback", "--format", "json", id),
+		"--target-id", tid, "--mode", mode, "--channel", v.channel, "--no-fallback", "--format", "json", id),
 		Env: src.Env, Capture: true, Timeout: 15 * time.Minute}.Run()
 	if err != nil {
 		src.remove(id, pid)
@@ -94,21 +120,21 @@ func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, s
 	}
 	pid2 := rep.TargetPid
 	defer dst.remove(tid, pid2)
-	if rep.Mode != mode {
-		return fmt.Errorf("asked for %s, got %s (%s)", mode, rep.Mode, rep.FallbackReason)
+	if rep.Mode != mode || rep.Channel != v.channel {
+		return fmt.Errorf("asked for %s over %s, got %s (%s) over %s", mode, v.channel, rep.Mode, rep.FallbackReason, rep.Channel)
 	}
 	if !memhogAlive(pid2, size) {
 		return fmt.Errorf("migrated memhog (pid %d) is not running with %d MiB on host B", pid2, size)
 	}
 	wire := after - before
-	b.res.get("link", "frozen", mode, size, "").add(rep.FrozenMs)
-	tot := b.res.get("link", "total", mode, size, "")
+	b.res.get("link", "frozen", who, size, "").add(rep.FrozenMs)
+	tot := b.res.get("link", "total", who, size, "")
 	tot.add(rep.TotalMs)
 	tot.addBytes(rep.BytesMoved)
-	lim := b.res.get("link", "limit", mode, size, "")
+	lim := b.res.get("link", "limit", who, size, "")
 	lim.add(float64(wire) * 8 / rate * 1000)
 	lim.addBytes(wire)
-	b.res.get("link", "command", mode, size, "").add(res.Ms())
+	b.res.get("link", "command", who, size, "").add(res.Ms())
 	return nil
 }
 

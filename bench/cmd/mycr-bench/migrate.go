@@ -21,6 +21,7 @@ type migrateReport struct {
 	ImageBytes     int64   `json:"image_bytes"`
 	PageBytes      int64   `json:"page_bytes"`
 	TargetPid      int     `json:"target_pid"`
+	Channel        string  `json:"channel"` // across hosts: tls or ssh
 }
 
 // migration: `mycr migrate` of a memhog container from mycr's state root to a
