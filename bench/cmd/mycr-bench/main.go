@@ -53,12 +53,13 @@ func main() {
 	flag.StringVar(&criuBin, "criu", "/usr/local/sbin/criu", "criu binary used by all runtimes")
 	flag.StringVar(&b.Fault, "criu-fault", "130", `CRIU_FAULT for every CRIU run ("130": no hardware breakpoints, "none": unset)`)
 	from := flag.String("from", "", "write the report from this results.json instead of measuring (same -sections and sizes)")
+	merge := flag.String("merge", "", "with -from: results.json files of sections rerun later, comma-separated; their sections replace the same ones")
 	flag.Parse()
 	b.MemSizes, b.MigSizes, b.LinkSizes, b.ArcSizes = sizes(memSizes), sizes(migSizes), sizes(linkSizes), sizes(arcSizes)
 	b.LazySizes, b.LazyJVMSizes = sizes(lazySizes), sizes(lazyJVMSizes)
 	run := func() error { return b.main(sections, mycrBin, runcBin, crunBin, criuBin) }
 	if *from != "" {
-		run = func() error { return b.rerender(*from, sections) }
+		run = func() error { return b.rerender(*from, *merge, sections) }
 	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "mycr-bench:", err)
@@ -79,7 +80,7 @@ func sizes(list string) []int {
 }
 
 // rerender rewrites benchmarks.md and the plots from a saved results.json.
-func (b *Bench) rerender(path, sections string) error {
+func (b *Bench) rerender(path, merge, sections string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -90,6 +91,14 @@ func (b *Bench) rerender(path, sections string) error {
 	b.res = newResults()
 	if err := json.Unmarshal(data, b.res); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, p := range strings.Split(merge, ",") {
+		if p == "" {
+			continue
+		}
+		if err := b.res.merge(p); err != nil {
+			return err
+		}
 	}
 	return b.report(wanted(sections))
 }

@@ -35,6 +35,7 @@ type Results struct {
 	Facts    map[string]string  `json:"facts"`
 	Skipped  map[string]string  `json:"skipped"`
 	Sections map[string]float64 `json:"section_seconds"`
+	Merged   []string           `json:"merged,omitempty"` // sections rerun later (merge.go)
 }
 
 func newResults() *Results {
