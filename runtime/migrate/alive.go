@@ -2,8 +2,6 @@ package migrate
 
 import (
 	"fmt"
-	"io"
-	"sync/atomic"
 	"time"
 )
 
@@ -20,20 +18,6 @@ var ( // variables for the tests
 	aliveEvery   = 3 * time.Second
 	aliveTimeout = 20 * time.Second
 )
-
-// stampReader records when bytes last arrived.
-type stampReader struct {
-	r    io.Reader
-	last *atomic.Int64 // unix nanoseconds
-}
-
-func (s stampReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if n > 0 {
-		s.last.Store(time.Now().UnixNano())
-	}
-	return n, err
-}
 
 // idle is how long nothing arrived on the wire.
 func (w *wire) idle() time.Duration {

@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,9 +96,6 @@ func streamGrowingPages(w *wire, dir string, ended <-chan bool) (string, int64, 
 	}
 }
 
-// growingSize announces a file whose size comes with its frameFileEnd.
-const growingSize = -1
-
 // firstPagesImage is the pages image CRIU started first in dir ("" if none yet).
 func firstPagesImage(dir string) string {
 	m, _ := filepath.Glob(filepath.Join(dir, "pages-*.img"))
@@ -114,13 +110,4 @@ func pagesID(path string) int {
 	var id int
 	_, _ = fmt.Sscanf(filepath.Base(path), "pages-%d.img", &id)
 	return id
-}
-
-// growingEnd reads the final size a growing file's frameFileEnd carries.
-func growingEnd(data []byte) (int64, error) {
-	var f wireFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return 0, fmt.Errorf("bad end of a streamed image: %w", err)
-	}
-	return f.Size, nil
 }

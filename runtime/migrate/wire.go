@@ -229,3 +229,29 @@ func (c wireCriu) apply(o *libcontainer.CriuOpts) {
 	o.TcpEstablished, o.ExternalUnixConnections, o.FileLocks = c.TCPEstablished, c.ExtUnixSk, c.FileLocks
 	o.ManageCgroupsMode = c.ManageCgroups
 }
+
+// stampReader records when bytes last arrived.
+type stampReader struct {
+	r    io.Reader
+	last *atomic.Int64 // unix nanoseconds
+}
+
+func (s stampReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// growingSize announces a file whose size comes with its frameFileEnd.
+const growingSize = -1
+
+// growingEnd reads the final size a growing file's frameFileEnd carries.
+func growingEnd(data []byte) (int64, error) {
+	var f wireFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return 0, fmt.Errorf("bad end of a streamed image: %w", err)
+	}
+	return f.Size, nil
+}
