@@ -19,14 +19,14 @@ func (x *remoteRun) stopCopy() error {
 	}
 	defer undo()
 	m.extFds = fds
-	streamed, err, sendErr := x.dumpStreaming()
+	sent, err, sendErr := x.dumpStreaming()
 	if err != nil {
 		return err
 	}
 	x.quiesceNet()
 	err = sendErr
 	if err == nil {
-		err = x.sendImages(streamed)
+		err = x.sendImages(sent)
 	}
 	if err == nil {
 		err = m.canceled()

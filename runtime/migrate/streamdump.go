@@ -21,16 +21,7 @@ import (
 // images, as after a failed send).
 func (x *remoteRun) dumpStreaming() (name string, dumpErr, sendErr error) {
 	ended := make(chan bool, 1) // the dump's outcome: succeeded or not
-	type result struct {
-		name string
-		n    int64
-		err  error
-	}
-	res := make(chan result, 1)
-	go func() {
-		name, n, err := streamGrowingPages(x.link.w, x.m.srcDir, ended)
-		res <- result{name, n, err}
-	}()
+	res := goStreamGrowingPages(x.link.w, x.m.srcDir, ended)
 	dumpErr = x.m.dumpAll(x.abortTarget)
 	ended <- dumpErr == nil
 	r := <-res
@@ -43,6 +34,23 @@ func (x *remoteRun) dumpStreaming() (name string, dumpErr, sendErr error) {
 		return "", nil, fmt.Errorf("sending the images: %w", r.err)
 	}
 	return r.name, nil, nil
+}
+
+// streamed is what streamGrowingPages did: the file, its bytes, the error.
+type streamed struct {
+	name string
+	n    int64
+	err  error
+}
+
+// goStreamGrowingPages runs streamGrowingPages on its own goroutine.
+func goStreamGrowingPages(w *wire, dir string, ended <-chan bool) <-chan streamed {
+	res := make(chan streamed, 1)
+	go func() {
+		name, n, err := streamGrowingPages(w, dir, ended)
+		res <- streamed{name, n, err}
+	}()
+	return res
 }
 
 // streamGrowingPages waits for the first pages-*.img in dir and sends it as

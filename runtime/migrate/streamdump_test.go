@@ -28,16 +28,7 @@ func TestStreamGrowingPages(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(src, "pages-2.img"), []byte("later"), 0o600)
 		ended <- true
 	}()
-	type res struct {
-		name string
-		n    int64
-		err  error
-	}
-	sent := make(chan res, 1)
-	go func() {
-		name, n, err := streamGrowingPages(sender, src, ended)
-		sent <- res{name, n, err}
-	}()
+	sent := goStreamGrowingPages(sender, src, ended)
 	f, err := target.next()
 	if err != nil || f.kind != frameFile {
 		t.Fatalf("first frame: %d %v", f.kind, err)
