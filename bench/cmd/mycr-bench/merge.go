@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -45,6 +46,7 @@ func (r *Results) merge(path string) error {
 			}
 		}
 		r.Sections[sec] = took
+		r.Merged = slices.DeleteFunc(r.Merged, func(m string) bool { return strings.HasPrefix(m, sec+" (") })
 		r.Merged = append(r.Merged, fmt.Sprintf("%s (%s, %.1f min)", sec, strings.Replace(o.Started, "T", " ", 1), took/60))
 	}
 	for k, v := range o.Settings {
