@@ -130,7 +130,13 @@ func CheckRootfsDiff(r io.Reader) error {
 // eachDiffEntry reads the diff to its end and calls apply for each member
 // whose name and type are acceptable; it stops at the first that is not.
 func eachDiffEntry(r io.Reader, apply func(*tar.Reader, *tar.Header, string) error) error {
-	tr := tar.NewReader(r)
+	// containerd's diff is its rw layer blob, gzip-compressed; Podman's and mycr's are plain.
+	dr, closeFn, err := decompressor(r)
+	if err != nil {
+		return fmt.Errorf("rootfs diff: %w", err)
+	}
+	defer closeFn()
+	tr := tar.NewReader(dr)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
