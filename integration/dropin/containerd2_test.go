@@ -40,7 +40,8 @@ func needContainerd2(t *testing.T) {
 func startContainerd2(t *testing.T, name string) *containerd {
 	t.Helper()
 	needContainerd2(t)
-	c := &containerd{dir: filepath.Join(base, name), ns: "k8s.io", bin: containerd2Bin}
+	// A directory of its own per call: go test -count=N runs the test again in this process.
+	c := &containerd{dir: filepath.Join(base, name+"-"+randSuffix()), ns: "k8s.io", bin: containerd2Bin}
 	c.runcRoot = filepath.Join(c.dir, "runc")
 	dirs := map[string]string{}
 	for _, d := range []string{"cni/bin", "cni/conf", "certs.d", "opt"} {

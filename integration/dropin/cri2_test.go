@@ -19,7 +19,8 @@ func TestContainerd2CRICheckpoint(t *testing.T) {
 	cri := newCRIClient(c.sock)
 	pod := runCRIPod(t, cri, "cp", filepath.Join(c.dir, "pods"))
 	assertRunsUnderMycr(t, c.shimRoot(), pod.id)
-	id, logs := pod.createContainer(t, cri, "counter", imageRef, "sh", "-c", counterScript)
+	// Changes to the rootfs travel in the archive's rootfs-diff.tar, a deletion as a whiteout.
+	id, logs := pod.createContainer(t, cri, "counter", imageRef, "sh", "-c", rootfsChanges+counterScript)
 	criStart(t, cri, id)
 	assertRunsUnderMycr(t, c.shimRoot(), id)
 	waitCount(t, "CRI container", 5, logs)
@@ -61,4 +62,16 @@ func TestContainerd2CRICheckpoint(t *testing.T) {
 		t.Errorf("mycr's warning does not name containerd as the archive's maker:\n%s", out)
 	}
 	assertContinuesWithin(t, "containerd's CRI checkpoint restored by mycr", lo, hi, output)
+	rootfs := filepath.Join(bundle, "rootfs")
+	if b, err := os.ReadFile(filepath.Join(rootfs, "etc/marker")); err != nil || string(b) != "carried\n" {
+		t.Errorf("the file written in the container did not come with containerd's rootfs-diff.tar: %q %v", b, err)
+	}
+	for _, gone := range []string{"etc/group", "etc/.wh.group"} {
+		if _, err := os.Lstat(filepath.Join(rootfs, gone)); err == nil {
+			t.Errorf("%s is in the restored rootfs: the whiteout of the deleted /etc/group was not applied", gone)
+		}
+	}
 }
+
+// rootfsChanges writes one file and deletes another before the counter starts.
+const rootfsChanges = "echo carried > /etc/marker; rm /etc/group; "

@@ -23,7 +23,7 @@ func TestContainerd2CRIRestoreImage(t *testing.T) {
 	cri := newCRIClient(c.sock)
 	ref := startRegistry(t) + "/mycr/counter:checkpoint"
 	pod := runCRIPod(t, cri, "src", filepath.Join(c.dir, "src"))
-	id, logs := pod.createContainer(t, cri, "counter", imageRef, "sh", "-c", counterScript)
+	id, logs := pod.createContainer(t, cri, "counter", imageRef, "sh", "-c", rootfsChanges+counterScript)
 	criStart(t, cri, id)
 	assertRunsUnderMycr(t, c.shimRoot(), id)
 	waitCount(t, "CRI container", 5, logs)
@@ -53,6 +53,11 @@ func TestContainerd2CRIRestoreImage(t *testing.T) {
 	assertContinues(t, "mycr's checkpoint image restored by containerd's CRI", last, restored)
 	if st := criState(t, cri, newID); st != 1 {
 		t.Fatalf("CRI reports the restored container in state %d, want 1 (running)", st)
+	}
+	// mycr's rootfs-diff.tar carries written files, not deletions (portable.md).
+	resp, err := cri.call("ExecSync", pbVarint(pbStr(pbStr(pbStr(nil, 1, newID), 2, "cat"), 2, "/etc/marker"), 3, 20))
+	if out := pbField(resp, 1); err != nil || out != "carried\n" {
+		t.Errorf("/etc/marker in the restored container: %q %v (exit %d)", out, err, pbVarintField(resp, 3))
 	}
 }
 
