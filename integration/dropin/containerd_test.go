@@ -60,7 +60,7 @@ func startContainerd(t *testing.T, name, ns, extra string) *containerd {
 // first, then tables) and starts containerd with it.
 func (c *containerd) launch(t *testing.T, version int, extra string) {
 	t.Helper()
-	rememberGlobal("/run/containerd")
+	rememberGlobal("/run/containerd", "/opt/containerd") // the opt plugin makes /opt/containerd/{bin,lib}
 	rememberGlobal(c.shimRoot())
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		t.Fatal(err)
