@@ -6,8 +6,9 @@
 # stays the one the other drop-in tests and the system run.
 # v2.3.7 is the newest containerd whose CRI restores a checkpoint through
 # CreateContainer (deprecated in v2.3, removed in v2.4: its RELEASES.md); its CRI
-# CheckpointContainer is the same code as v2.4's. Idempotent: a version already
-# built is kept.
+# CheckpointContainer is the same code as v2.4's. MYCR_CONTAINERD2_VERSIONS="v2.3.7
+# v2.4.2" builds several (the tests take MYCR_CONTAINERD2_VERSION=...). Idempotent:
+# a version already built is kept.
 set -euo pipefail
 
 read -r -a VERSIONS <<< "${MYCR_CONTAINERD2_VERSIONS:-v2.3.7}"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -11,10 +12,25 @@ import (
 // scripts/install-containerd2.sh off PATH (Debian's containerd 1.6 stays the
 // one on PATH). v2.3 is the newest line whose CRI restores a checkpoint
 // through CreateContainer: v2.4 removed that (its RELEASES.md). Its CRI
-// CheckpointContainer is the same code as v2.4.2's.
-const containerd2Version = "v2.3.7"
+// CheckpointContainer is the same code as v2.4.2's. MYCR_CONTAINERD2_VERSION
+// picks another version that script built.
+var (
+	containerd2Version = envOr("MYCR_CONTAINERD2_VERSION", "v2.3.7")
+	containerd2Bin     = filepath.Join("/usr/local/lib/mycr-containerd2", containerd2Version, "bin")
+)
 
-var containerd2Bin = filepath.Join("/usr/local/lib/mycr-containerd2", containerd2Version, "bin")
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// criRestoresViaCreate says whether the containerd under test restores
+// checkpoints through CRI CreateContainer: v2.2 and v2.3 do, v2.4 removed it.
+func criRestoresViaCreate() bool {
+	return strings.HasPrefix(containerd2Version, "v2.2.") || strings.HasPrefix(containerd2Version, "v2.3.")
+}
 
 // needContainerd2 skips the test when containerd v2 is not built; in CI
 // (CI=true) that is a failure: make test-dropin builds it.
@@ -23,7 +39,8 @@ func needContainerd2(t *testing.T) {
 	needSetup(t)
 	for _, b := range []string{"containerd", "ctr", "containerd-shim-runc-v2"} {
 		if _, err := os.Stat(filepath.Join(containerd2Bin, b)); err != nil {
-			msg := fmt.Sprintf("containerd %s is not installed (%v): run scripts/install-containerd2.sh", containerd2Version, err)
+			msg := fmt.Sprintf("containerd %s is not installed (%v): run MYCR_CONTAINERD2_VERSIONS=%s scripts/install-containerd2.sh",
+				containerd2Version, err, containerd2Version)
 			if os.Getenv("CI") == "true" {
 				t.Fatal(msg)
 			}
