@@ -79,9 +79,12 @@ test-integration: build
 	$(call gotest_v,integration,-timeout 20m ./integration/)
 
 # dockerd, containerd and podman (Debian's packages, installed if missing) started by
-# the tests with mycr as their runtime, through their checkpoint/restore flows.
+# the tests with mycr as their runtime, through their checkpoint/restore flows; and
+# containerd v2 for its CRI checkpoint/restore (built from the Go module proxy into
+# /usr/local/lib/mycr-containerd2 on the first run, off PATH).
 test-dropin: deps build
 	bash scripts/install-dropin-deps.sh
+	bash scripts/install-containerd2.sh
 	$(call gotest_v,dropin,-timeout 9m ./integration/dropin/)
 
 # Long reliability runs: 200 checkpoint/restore cycles + 50 with --leave-running,

@@ -103,6 +103,11 @@ func writeExport(dest *exportDest, x ExportOpts, id string, o *libcontainer.Criu
 		return err
 	}
 	add(archive.ArchiveConfigDump, filepath.Join(staging, archive.ArchiveConfigDump))
+	status := filepath.Join(staging, archive.ArchiveStatusDump)
+	if err := writeJSON(status, archive.NewStatusDump(id, x.RootfsImage)); err != nil {
+		return err
+	}
+	add(archive.ArchiveStatusDump, status)
 	add(archive.ArchiveSpecDump, filepath.Join(src.bundle, spec.ConfigName))
 	for _, dir := range []string{o.WorkDirectory, o.ImagesDirectory} {
 		if p := filepath.Join(dir, archive.ArchiveStatsDump); dir != "" && fileExists(p) {

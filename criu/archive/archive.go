@@ -22,7 +22,8 @@ import (
 
 // Member names of a checkpoint archive. They follow Podman's layout, which
 // checkpointctl reads: images under checkpoint/, the container's config.dump
-// and spec.dump, rootfs-diff.tar and deleted.files, stats-dump.
+// and spec.dump, rootfs-diff.tar and deleted.files, stats-dump; containerd adds
+// status.dump.
 const (
 	ArchiveImagesDir   = "checkpoint"
 	ArchiveConfigDump  = "config.dump"
@@ -30,6 +31,7 @@ const (
 	ArchiveRootfsDiff  = "rootfs-diff.tar"
 	ArchiveDeleted     = "deleted.files"
 	ArchiveStatsDump   = "stats-dump"
+	ArchiveStatusDump  = "status.dump" // containerd's (statusdump.go)
 	ArchiveManifest    = "mycr-manifest.json"
 	archiveFormat      = 1
 	defaultMaxArchived = 256 << 30 // refuse members claiming more than this

@@ -22,8 +22,9 @@ type ConfigDump struct {
 // "mycr" (the name Podman must know the runtime by), and the rootfs image
 // when the caller knows it (Podman creates the restored container from it).
 // Podman wants an image ID with the name; containers/storage resolves a name
-// given as the ID, so the name serves as both.
+// given as the ID, so the name serves as both. containerd's CRI restore looks
+// the image up by rootfsImageRef (pulling it if missing), so the name is that too.
 func NewConfigDump(id, image string, created, checkpointed time.Time) ConfigDump {
-	return ConfigDump{ID: id, Name: id, RootfsImageName: image, RootfsImageID: image, OCIRuntime: "mycr",
+	return ConfigDump{ID: id, Name: id, RootfsImageName: image, RootfsImageID: image, RootfsImageRef: image, OCIRuntime: "mycr",
 		CreatedTime: created.Format(time.RFC3339Nano), CheckpointedAt: checkpointed.Format(time.RFC3339Nano)}
 }

@@ -18,8 +18,9 @@ func TestConfigDumpPodmanFields(t *testing.T) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
+	img := "docker.io/library/busybox:latest"
 	want := map[string]string{"id": "c1", "name": "c1", "runtime": "mycr",
-		"rootfsImageName": "docker.io/library/busybox:latest", "rootfsImageID": "docker.io/library/busybox:latest",
+		"rootfsImageName": img, "rootfsImageID": img, "rootfsImageRef": img,
 		"createdTime": "2026-01-02T03:04:05Z", "checkpointedTime": "2026-01-02T03:05:05Z"}
 	for k, v := range want {
 		if m[k] != v {

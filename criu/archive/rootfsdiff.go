@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -105,6 +106,7 @@ func ApplyRootfsDiff(r io.ReadSeeker, rootfs string) error {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rootfs diff: %w", err)
 	}
+	written := map[string]bool{}
 	return eachDiffEntry(r, func(tr *tar.Reader, hdr *tar.Header, name string) error {
 		// Resolve the parent inside rootfs; the last component is replaced as is.
 		parent, err := securejoin.SecureJoin(rootfs, filepath.Dir(name))
@@ -115,9 +117,16 @@ func ApplyRootfsDiff(r io.ReadSeeker, rootfs string) error {
 		if !strings.HasPrefix(dst, filepath.Clean(rootfs)+"/") {
 			return fmt.Errorf("rootfs diff entry %q leaves the rootfs: refused", hdr.Name)
 		}
+		if ok, err := applyWhiteout(parent, filepath.Base(name), written); ok || err != nil {
+			if err != nil {
+				return fmt.Errorf("rootfs diff entry %q: %w", hdr.Name, err)
+			}
+			return nil
+		}
 		if err := applyEntry(tr, hdr, parent, dst); err != nil {
 			return fmt.Errorf("rootfs diff entry %q: %w", hdr.Name, err)
 		}
+		written[dst] = true
 		return nil
 	})
 }
@@ -130,7 +139,13 @@ func CheckRootfsDiff(r io.Reader) error {
 // eachDiffEntry reads the diff to its end and calls apply for each member
 // whose name and type are acceptable; it stops at the first that is not.
 func eachDiffEntry(r io.Reader, apply func(*tar.Reader, *tar.Header, string) error) error {
-	tr := tar.NewReader(r)
+	// containerd's diff is its rw layer blob, gzip-compressed; Podman's and mycr's are plain.
+	dr, closeFn, err := decompressor(r)
+	if err != nil {
+		return fmt.Errorf("rootfs diff: %w", err)
+	}
+	defer closeFn()
+	tr := tar.NewReader(dr)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -142,6 +157,9 @@ func eachDiffEntry(r io.Reader, apply func(*tar.Reader, *tar.Header, string) err
 		name, err := memberName(hdr.Name)
 		if err != nil {
 			return fmt.Errorf("rootfs diff: %w", err)
+		}
+		if err := checkWhiteout(path.Base(name)); err != nil {
+			return fmt.Errorf("rootfs diff entry %q: %w: refused; nothing was changed in the rootfs", hdr.Name, err)
 		}
 		switch hdr.Typeflag {
 		case tar.TypeDir, tar.TypeSymlink, tar.TypeReg:

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"os"
 	"strings"
 	"testing"
@@ -41,5 +42,25 @@ func TestApplyRootfsDiffRefusedChangesNothing(t *testing.T) {
 				t.Fatalf("a refused diff changed the rootfs: %s is there", ents[0].Name())
 			}
 		})
+	}
+}
+
+// containerd's archives carry the diff gzip-compressed (its rw layer blob).
+func TestApplyRootfsDiffGzip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: "etc/marker", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write([]byte("hi"))
+	tw.Close()
+	zw.Close()
+	rootfs := t.TempDir()
+	if err := ApplyRootfsDiff(bytes.NewReader(buf.Bytes()), rootfs); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(rootfs + "/etc/marker"); err != nil || string(b) != "hi" {
+		t.Fatalf("the gzip diff's file: %q %v", b, err)
 	}
 }

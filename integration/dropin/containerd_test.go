@@ -14,14 +14,32 @@ import (
 type containerd struct {
 	*daemon
 	dir, sock, ns string
+	// bin holds containerd, ctr and the shim; "" means PATH (Debian's 1.6).
+	bin string
+	// runcRoot is the runc option Root; "" is the shim's default, /run/containerd/runc.
+	runcRoot string
 }
 
-// shimRoot is the --root containerd's runc v2 shim hands to mycr.
-func (c *containerd) shimRoot() string { return filepath.Join("/run/containerd/runc", c.ns) }
+// shimRoot is the --root containerd's runc v2 shim hands to mycr: the runc
+// root's directory for the namespace.
+func (c *containerd) shimRoot() string {
+	if c.runcRoot != "" {
+		return filepath.Join(c.runcRoot, c.ns)
+	}
+	return filepath.Join("/run/containerd/runc", c.ns)
+}
 
 // bundle is the shim's bundle directory of a task (log.json, criu-dump.log, work/).
 func (c *containerd) bundle(id string) string {
 	return filepath.Join(c.dir, "state", "io.containerd.runtime.v2.task", c.ns, id)
+}
+
+// path is the file of one of containerd's binaries.
+func (c *containerd) path(bin string) string {
+	if c.bin == "" {
+		return bin
+	}
+	return filepath.Join(c.bin, bin)
 }
 
 // startContainerd starts a containerd of its own (root, state, sockets under base)
@@ -30,17 +48,25 @@ func startContainerd(t *testing.T, name, ns, extra string) *containerd {
 	t.Helper()
 	needSetup(t)
 	needBinaries(t, "containerd", "ctr", "containerd-shim-runc-v2")
-	rememberGlobal("/run/containerd")
 	c := &containerd{dir: filepath.Join(base, name), ns: ns}
-	c.sock = filepath.Join(c.dir, "containerd.sock")
 	if strings.HasPrefix(ns, "mycr-dropin-") { // ctr's cgroups are /<namespace>/<id>
 		cgroupParents = append(cgroupParents, "/"+ns)
 	}
+	c.launch(t, 2, extra)
+	return c
+}
+
+// launch writes config.toml (format version, extra appended: top-level keys
+// first, then tables) and starts containerd with it.
+func (c *containerd) launch(t *testing.T, version int, extra string) {
+	t.Helper()
+	rememberGlobal("/run/containerd", "/opt/containerd") // the opt plugin makes /opt/containerd/{bin,lib}
 	rememberGlobal(c.shimRoot())
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	config := fmt.Sprintf(`version = 2
+	c.sock = filepath.Join(c.dir, "containerd.sock")
+	config := fmt.Sprintf(`version = %d
 root = %q
 state = %q
 %s
@@ -50,7 +76,7 @@ state = %q
   address = %q
 [debug]
   level = "info"
-`, filepath.Join(c.dir, "root"), filepath.Join(c.dir, "state"), extra, c.sock, c.sock+".ttrpc")
+`, version, filepath.Join(c.dir, "root"), filepath.Join(c.dir, "state"), extra, c.sock, c.sock+".ttrpc")
 	if !strings.Contains(extra, "io.containerd.grpc.v1.cri") {
 		config = strings.Replace(config, "\n[grpc]", "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]", 1)
 	}
@@ -63,7 +89,11 @@ state = %q
 	if err := os.MkdirAll(xdg, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	c.daemon = startDaemon(t, name, daemonEnv("XDG_RUNTIME_DIR="+xdg), "containerd", "--config", cfgPath)
+	env := daemonEnv("XDG_RUNTIME_DIR=" + xdg)
+	if c.bin != "" { // the shim is looked up in PATH: this containerd's own first
+		env = append(env, "PATH="+c.bin+":"+daemonPath)
+	}
+	c.daemon = startDaemon(t, filepath.Base(c.dir), env, c.path("containerd"), "--config", cfgPath)
 	t.Cleanup(func() { c.shutdown(t) })
 	c.waitReady(t, 30*time.Second, func() bool {
 		_, err := c.ctr("version")
@@ -72,7 +102,6 @@ state = %q
 	if out, err := c.ctr("image", "import", imageTar); err != nil {
 		t.Fatalf("ctr image import: %v\n%s", err, out)
 	}
-	return c
 }
 
 // shutdown kills and deletes this namespace's tasks and containers, then stops containerd.
@@ -97,7 +126,21 @@ func (c *containerd) shutdown(t *testing.T) {
 }
 
 func (c *containerd) ctr(args ...string) (string, error) {
-	return runCmd(60*time.Second, daemonEnv(), "ctr", append([]string{"-a", c.sock, "-n", c.ns}, args...)...)
+	out, err := runCmd(60*time.Second, daemonEnv(), c.path("ctr"), append([]string{"-a", c.sock, "-n", c.ns}, args...)...)
+	return dropWarnings(out), err
+}
+
+// dropWarnings removes the log lines of warnings from a client's output: ctr 2.x
+// warns on every call of a cgroup v1 host ("DEPRECATION: ...").
+func dropWarnings(out string) string {
+	lines := strings.SplitAfter(out, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !(strings.HasPrefix(l, "time=") && strings.Contains(l, " level=warning ")) {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "")
 }
 
 func (c *containerd) must(t *testing.T, args ...string) string {

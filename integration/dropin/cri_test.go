@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,10 +25,7 @@ import (
 // has no CheckpointContainer yet.
 func TestContainerdCRI(t *testing.T) {
 	needSetup(t)
-	pauseTar := filepath.Join(base, "mycr-pause.tar")
-	if err := writeImageArchive(pauseTar, pauseRef, "sleep", "2147483647"); err != nil {
-		t.Fatal(err)
-	}
+	pauseTar := writePauseImage(t)
 	dir := filepath.Join(base, "containerd-cri")
 	cniDirs := []string{filepath.Join(dir, "cni", "bin"), filepath.Join(dir, "cni", "conf")}
 	for _, d := range cniDirs {
@@ -63,60 +59,11 @@ func TestContainerdCRI(t *testing.T) {
 	}
 	t.Logf("CRI runtime %s %s", pbField(ver, 2), pbField(ver, 3))
 
-	cgroupParent := "/mycr-dropin-cri-" + randSuffix()
-	cgroupParents = append(cgroupParents, cgroupParent)
-	nsOpts := pbVarint(pbVarint(nil, 1, 2), 2, 1) // network NODE (no CNI needed), pid CONTAINER
-	sandboxConfig := pbMsg(nil, 1, pbStr(pbStr(pbStr(nil, 1, "dropin"), 2, "uid-"+randSuffix()), 3, "default"))
-	sandboxConfig = pbStr(sandboxConfig, 3, filepath.Join(dir, "pods"))
-	sandboxConfig = pbMsg(sandboxConfig, 8, pbMsg(pbStr(nil, 1, cgroupParent), 2, pbMsg(nil, 1, nsOpts)))
-
-	var podID string
-	waitFor(t, 20*time.Second, "CRI RunPodSandbox with runtime_handler mycr", func() (bool, string) {
-		resp, err := cri.call("RunPodSandbox", pbStr(pbMsg(nil, 1, sandboxConfig), 2, "mycr"))
-		if err != nil {
-			return false, err.Error() // the CRI image store may not have seen the import yet
-		}
-		podID = pbField(resp, 1)
-		return true, ""
-	})
-	t.Cleanup(func() {
-		_, _ = cri.call("StopPodSandbox", pbStr(nil, 1, podID))
-		_, _ = cri.call("RemovePodSandbox", pbStr(nil, 1, podID))
-	})
-	assertRunsUnderMycr(t, c.shimRoot(), podID)
-
-	script := `echo start; i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done`
-	ctrConfig := pbMsg(nil, 1, pbStr(nil, 1, "counter"))
-	ctrConfig = pbMsg(ctrConfig, 2, pbStr(nil, 1, imageRef))
-	for _, a := range []string{"sh", "-c", script} {
-		ctrConfig = pbStr(ctrConfig, 3, a)
-	}
-	ctrConfig = pbStr(ctrConfig, 11, "counter.log")
-	ctrConfig = pbMsg(ctrConfig, 15, pbMsg(nil, 2, pbMsg(nil, 3, nsOpts)))
-	resp, err := cri.call("CreateContainer", pbMsg(pbMsg(pbStr(nil, 1, podID), 2, ctrConfig), 3, sandboxConfig))
-	if err != nil {
-		t.Fatalf("CRI CreateContainer: %v", err)
-	}
-	id := pbField(resp, 1)
-	t.Cleanup(func() {
-		_, _ = cri.call("StopContainer", pbVarint(pbStr(nil, 1, id), 2, 1))
-		_, _ = cri.call("RemoveContainer", pbStr(nil, 1, id))
-	})
-	if _, err := cri.call("StartContainer", pbStr(nil, 1, id)); err != nil {
-		t.Fatalf("CRI StartContainer: %v", err)
-	}
+	pod := runCRIPod(t, cri, "dropin", filepath.Join(dir, "pods"))
+	assertRunsUnderMycr(t, c.shimRoot(), pod.id)
+	id, logs := pod.createContainer(t, cri, "counter", imageRef, "sh", "-c", counterScript)
+	criStart(t, cri, id)
 	assertRunsUnderMycr(t, c.shimRoot(), id)
-
-	logs := func() (string, error) {
-		data, err := os.ReadFile(filepath.Join(dir, "pods", "counter.log"))
-		var b strings.Builder
-		for _, line := range strings.Split(string(data), "\n") {
-			if f := strings.SplitN(line, " ", 4); len(f) == 4 { // CRI log: time stream tag text
-				fmt.Fprintln(&b, f[3])
-			}
-		}
-		return b.String(), err
-	}
 	waitCount(t, "CRI container", 5, logs)
 	img := filepath.Join(dir, "cp-images")
 	work := filepath.Join(dir, "cp-work")
@@ -128,11 +75,7 @@ func TestContainerdCRI(t *testing.T) {
 	assertContinues(t, "CRI container after its checkpoint", last, logs)
 	c.must(t, "task", "pause", id)
 	c.must(t, "task", "resume", id)
-	status, err := cri.call("ContainerStatus", pbStr(nil, 1, id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := pbVarintField(pbBytesField(status, 1), 3); st != 1 {
+	if st := criState(t, cri, id); st != 1 {
 		t.Fatalf("CRI reports the container in state %d after checkpoint/pause/resume, want 1 (running)", st)
 	}
 }
@@ -168,10 +111,19 @@ func newCRIClient(sock string) *criClient {
 
 // call invokes runtime.v1.RuntimeService/method with a protobuf-encoded request.
 func (c *criClient) call(method string, req []byte) ([]byte, error) {
+	return c.invoke("runtime.v1.RuntimeService", method, req)
+}
+
+// callImage invokes runtime.v1.ImageService/method.
+func (c *criClient) callImage(method string, req []byte) ([]byte, error) {
+	return c.invoke("runtime.v1.ImageService", method, req)
+}
+
+func (c *criClient) invoke(service, method string, req []byte) ([]byte, error) {
 	body := make([]byte, 5, 5+len(req))
 	binary.BigEndian.PutUint32(body[1:], uint32(len(req)))
 	body = append(body, req...)
-	hreq, err := http.NewRequest(http.MethodPost, "http://containerd/runtime.v1.RuntimeService/"+method, bytes.NewReader(body))
+	hreq, err := http.NewRequest(http.MethodPost, "http://containerd/"+service+"/"+method, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func startDockerd(t *testing.T, name string, viaFlags bool) *dockerd {
 	t.Helper()
 	needSetup(t)
 	needBinaries(t, "dockerd", dockerCLI, "containerd", "containerd-shim-runc-v2")
-	rememberGlobal("/etc/docker", "/etc/docker/key.json", "/run/docker")
+	rememberGlobal("/etc/docker", "/etc/docker/key.json", "/run/docker", "/opt/containerd") // the last: its containerd's opt plugin
 	d := &dockerd{dir: filepath.Join(base, name)}
 	d.sock = filepath.Join(d.dir, "docker.sock")
 	d.dataRoot = filepath.Join(d.dir, "data")

@@ -24,13 +24,16 @@ import (
 // daemonEnv is the whole environment a daemon gets: what an init system gives it
 // (systemd's default PATH), nothing of the test's. In particular no CRIU_FAULT and no
 // MYCR_* variable: mycr must find what CRIU needs by itself when a daemon runs it.
+// A PATH in extra replaces daemonPath (the last of a duplicate key counts).
 func daemonEnv(extra ...string) []string {
 	return append([]string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH=" + daemonPath,
 		"HOME=/root",
 		"LANG=C.UTF-8",
 	}, extra...)
 }
+
+const daemonPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // daemon is a daemon process this run started; it is stopped by its pid.
 type daemon struct {
