@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -64,6 +65,9 @@ func (l *sshLink) goDirect(channel string, notify func(string, ...any)) (string,
 func acceptDirect(w *wire, in io.Reader) (*wire, error) {
 	var offer wireDirectOffer
 	if err := w.Expect(frameDirectOffer, &offer); err != nil {
+		if errors.Is(err, errLinkLost) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w (the source's mycr is not this version: use the same mycr on both hosts)", err)
 	}
 	if offer.Fingerprint == "" {

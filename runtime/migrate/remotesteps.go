@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/mycr/mycr/criu"
 )
 
@@ -38,6 +40,7 @@ func (x *remoteRun) hello(mode string) error {
 	if m.rep.Channel, err = x.link.goDirect(x.rm.Channel, m.notify); err != nil {
 		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, x.link.explain(err))
 	}
+	logrus.Debugf("the stream to %s runs over %s, %v after the start", x.rm.URL, m.rep.Channel, time.Since(m.start))
 	if err := x.link.w.SendJSON(frameHello, h); err != nil {
 		return fmt.Errorf("cannot reach %s: %w (the container was not touched)", x.rm.URL, x.link.explain(linkLost(err)))
 	}
@@ -52,6 +55,7 @@ func (x *remoteRun) hello(mode string) error {
 	if !rep.OK {
 		return fmt.Errorf("the target %s refuses the migration: %s (the container was not touched)", x.rm.URL, rep.Error)
 	}
+	logrus.Debugf("the target checked the migration, %v after the start", time.Since(m.start))
 	m.rep.TargetImages = rep.ImageDir
 	x.prefetch = rep.Prefetch
 	m.notify("the target %s (%s) can restore %s; migrating (%s)", x.rm.URL, rep.Host, m.o.ID, mode)
