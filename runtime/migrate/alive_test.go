@@ -46,3 +46,22 @@ func TestDemuxHeartbeats(t *testing.T) {
 type stallWriter struct{}
 
 func (*stallWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// A frame whose handling takes longer than the timeout (a slow disk, a busy
+// CRIU) holds the reader back; that is not a silent link.
+func TestDemuxSlowHandlingIsNotSilence(t *testing.T) {
+	every, timeout := aliveEvery, aliveTimeout
+	aliveEvery, aliveTimeout = time.Hour, 1500*time.Millisecond // the peer sends no heartbeat
+	defer func() { aliveEvery, aliveTimeout = every, timeout }()
+	r, w := io.Pipe()
+	peer := newWire(nil, w, w)
+	d := startDemux(newWire(r, io.Discard, nil), func(byte, []byte) { time.Sleep(2 * aliveTimeout) })
+	go func() {
+		_ = peer.Send(framePrefetch, []byte("page"))
+		time.Sleep(2*aliveTimeout + aliveTimeout/3) // the next frame once the handling is over
+		_ = peer.Send(frameCommit, nil)
+	}()
+	if f, err := d.next(); err != nil || f.kind != frameCommit {
+		t.Fatalf("after a slow page frame: %d %v, want the commit", f.kind, err)
+	}
+}

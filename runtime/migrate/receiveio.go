@@ -64,6 +64,9 @@ func startDemux(w *wire, pages func(kind byte, data []byte)) *demux {
 				} else {
 					d.ctrl <- f
 				}
+				// Time spent handing the frame on (a slow disk, a busy CRIU)
+				// held the reader back: it is not silence of the link.
+				w.lastRead.Store(time.Now().UnixNano())
 			case err := <-errc:
 				d.err = linkLost(err)
 				return
