@@ -150,3 +150,17 @@ func TestDirectListenerIsPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An older target refuses the handshake as a protocol error: the source says
+// to run the same mycr on both hosts.
+func TestDirectChannelOlderTarget(t *testing.T) {
+	p := newSSHPair()
+	go func() {
+		_, _, _ = p.target.Recv() // the offer, which an older mycr does not know
+		_ = p.target.SendJSON(frameError, wireReply{Error: "protocol error: expected frame 1, got 18"})
+	}()
+	_, err := p.link.goDirect(ChannelAuto, func(string, ...any) {})
+	if err == nil || !strings.Contains(err.Error(), "same mycr on both hosts") {
+		t.Fatalf("an older target: %v", err)
+	}
+}

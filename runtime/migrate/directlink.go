@@ -27,6 +27,10 @@ func (l *sshLink) goDirect(channel string, notify func(string, ...any)) (string,
 	}
 	var addr wireDirectAddr
 	if err := l.ssh.Expect(frameDirectAddr, &addr); err != nil {
+		var pe *peerError
+		if errors.As(err, &pe) && strings.HasPrefix(pe.Msg, "protocol error") {
+			return "", fmt.Errorf("%w (the target's mycr is not this version: use the same mycr on both hosts)", err)
+		}
 		return "", err
 	}
 	why := addr.Error
