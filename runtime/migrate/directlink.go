@@ -64,6 +64,18 @@ func (l *sshLink) goDirect(channel string, notify func(string, ...any)) (string,
 	return ChannelTLS, nil
 }
 
+// receiveStream opens the target's stream on ssh's stdin/stdout: the direct
+// channel if the source offers it (acceptDirect), else ssh's. A failure is
+// also told to the source.
+func receiveStream(in io.Reader, out io.Writer) (*wire, error) {
+	sshWire := newWire(in, out, nil)
+	w, err := acceptDirect(sshWire, in)
+	if err != nil {
+		_ = sshWire.SendJSON(frameError, wireReply{Error: err.Error()})
+	}
+	return w, err
+}
+
 // acceptDirect is the target's side of goDirect on the ssh stream w (in is
 // ssh's stdin). It returns the wire to speak on from now on.
 func acceptDirect(w *wire, in io.Reader) (*wire, error) {

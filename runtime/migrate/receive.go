@@ -36,10 +36,8 @@ type receiver struct {
 // source commits. If the stream ends before the commit, whatever was made
 // here is destroyed and the source resumes.
 func Receive(r *runtime.Root, in io.Reader, out io.Writer) error {
-	sshWire := newWire(in, out, nil)
-	w, err := acceptDirect(sshWire, in)
+	w, err := receiveStream(in, out)
 	if err != nil {
-		_ = sshWire.SendJSON(frameError, wireReply{Error: err.Error()})
 		return err
 	}
 	v := &receiver{r: r, w: w}
