@@ -125,6 +125,8 @@ type Cmd struct {
 	Capture bool // stdout+stderr to a temp file returned in Result.Output; else /dev/null
 	Timeout time.Duration
 	Stdin   *os.File
+	Extra   []*os.File    // fds 3, 4... of the command
+	OnStart func(pid int) // called once it runs (for commands run in the background)
 }
 
 type Result struct {
@@ -182,7 +184,7 @@ func (c Cmd) Run() (Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	attr := &os.ProcAttr{Dir: c.Dir, Env: env, Files: []*os.File{in, out, out},
+	attr := &os.ProcAttr{Dir: c.Dir, Env: env, Files: append([]*os.File{in, out, out}, c.Extra...),
 		Sys: &syscall.SysProcAttr{Setpgid: true}}
 	ch := make(chan exitInfo, 1)
 	rp.mu.Lock()
@@ -197,6 +199,9 @@ func (c Cmd) Run() (Result, error) {
 	rp.waiters[p.Pid] = ch
 	rp.mu.Unlock()
 	_ = p.Release()
+	if c.OnStart != nil {
+		c.OnStart(p.Pid)
+	}
 	var ei exitInfo
 	select {
 	case ei = <-ch:

@@ -101,9 +101,14 @@ func (s *Series) outsideCriu() float64 {
 	}
 	return median(d)
 }
-func (s *Series) ok() bool                 { return s != nil && len(s.Ms) > 0 }
-func (s *Series) med() float64             { return median(s.Ms) }
-func (s *Series) medBytes() float64        { return medianInt(s.Bytes) }
+func (s *Series) ok() bool     { return s != nil && len(s.Ms) > 0 }
+func (s *Series) med() float64 { return median(s.Ms) }
+func (s *Series) medBytes() float64 {
+	if s == nil {
+		return math.NaN()
+	}
+	return medianInt(s.Bytes)
+}
 func (s *Series) spread() (lo, hi float64) { return minMax(s.Ms) }
 
 // PhaseSet is the per-run breakdown of one traced operation.

@@ -195,7 +195,8 @@ func (b *bareCriu) dump(pid int, dir string) (Result, error) {
 	return Cmd{Args: args, Env: b.Env, Capture: true}.Run()
 }
 
-func (b *bareCriu) restore(rootfs, dir, pidFile string) (Result, int, error) {
+// restore restores the images in dir; extra goes to CRIU as is (--lazy-pages).
+func (b *bareCriu) restore(rootfs, dir, pidFile string, extra ...string) (Result, int, error) {
 	root, err := os.MkdirTemp(b.Work, "criu-root-")
 	if err != nil {
 		return Result{}, 0, err
@@ -209,6 +210,7 @@ func (b *bareCriu) restore(rootfs, dir, pidFile string) (Result, int, error) {
 	for i, m := range b.mounts[dir] {
 		args = append(args, "--external", fmt.Sprintf("mnt[cg%d]:%s", i, m.HostPath))
 	}
+	args = append(args, extra...)
 	res, err := Cmd{Args: args, Env: b.Env, Capture: true}.Run()
 	if err != nil {
 		return res, 0, err
