@@ -166,3 +166,68 @@ func TestRelayPrefetch(t *testing.T) {
 		t.Errorf("prefetched %d bytes, want %d", n, 305*psPageSize)
 	}
 }
+
+// TestPageFrontWaitsForPrefetch: a request just past what the prefetch has
+// brought waits for it and is answered from it, not sent to the source; one
+// far ahead goes to the source at once; a wait the prefetch never ends goes
+// to the source after waitLimit; answers keep the daemon's order.
+func TestPageFrontWaitsForPrefetch(t *testing.T) {
+	upR, upW := io.Pipe()
+	f := newPageFront(newWire(bytes.NewReader(nil), upW, nil), framePagesUp)
+	src := newWire(upR, io.Discard, nil)
+	toSource := make(chan uint64, 4)
+	go func() {
+		for {
+			k, b, err := src.Recv()
+			if err != nil || k != framePagesUp || len(b) < psIOVSize {
+				return
+			}
+			toSource <- binary.LittleEndian.Uint64(b[16:])
+		}
+	}()
+	daemon, front := tcpPair(t)
+	f.attach(front)
+	const base = 0x100000
+	f.store(append(psIOV(psAnswerCmd, 1, base, 1), pages(1, 0xa1)...))
+	ask := func(vaddr uint64) {
+		if _, err := daemon.Write(psIOV(psIOVGet, 1, vaddr, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer := func(want byte) {
+		t.Helper()
+		got := make([]byte, psIOVSize+psPageSize)
+		if _, err := io.ReadFull(daemon, got); err != nil {
+			t.Fatal(err)
+		}
+		if got[psIOVSize] != want {
+			t.Fatalf("the daemon got pages of %#x, want %#x", got[psIOVSize], want)
+		}
+	}
+
+	ask(base + psPageSize)  // next to the prefetch's reach: waits
+	ask(base + 2*waitAhead) // far ahead: to the source now
+	if v := <-toSource; v != base+2*waitAhead {
+		t.Fatalf("the source got %#x first, want the far request", v)
+	}
+	f.store(append(psIOV(psAnswerCmd, 1, base+psPageSize, 1), pages(1, 0xa2)...))
+	answer(0xa2)
+	f.deliver(append(psIOV(psAnswerCmd, 1, base+2*waitAhead, 1), pages(1, 0xb1)...))
+	answer(0xb1)
+
+	start := time.Now()
+	ask(base + 3*psPageSize) // waits, and the prefetch never brings it
+	select {
+	case v := <-toSource:
+		if v != base+3*psPageSize || time.Since(start) < waitLimit {
+			t.Fatalf("the source got %#x after %v, want %#x after %v", v, time.Since(start), base+3*psPageSize, waitLimit)
+		}
+	case <-time.After(waitLimit + 10*time.Second):
+		t.Fatal("a wait the prefetch did not end never went to the source")
+	}
+	f.deliver(append(psIOV(psAnswerCmd, 1, base+3*psPageSize, 1), pages(1, 0xb2)...))
+	answer(0xb2)
+	if f.waited.Load() != 2 || f.misses.Load() != 2 {
+		t.Errorf("waited %d, sent to the source %d; want 2 and 2", f.waited.Load(), f.misses.Load())
+	}
+}

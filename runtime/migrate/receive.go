@@ -101,8 +101,8 @@ func (v *receiver) run() error {
 			}
 		case frameCommit:
 			logrus.Infof("migration of %s committed: it runs here", v.hello.TargetID)
-			logrus.Debugf("post-copy on the target: %d requests answered from %d MiB prefetched (%d pages), %d sent to the source",
-				v.front.hits.Load(), v.front.cached.Load()>>20, v.front.hitPages.Load(), v.front.misses.Load())
+			logrus.Debugf("post-copy on the target: %d requests answered from %d MiB prefetched (%d pages; %d waited for it), %d sent to the source",
+				v.front.hits.Load(), v.front.cached.Load()>>20, v.front.hitPages.Load(), v.front.waited.Load(), v.front.misses.Load())
 			if v.daemon != nil {
 				<-v.daemon.Exited()
 			}

@@ -1,0 +1,80 @@
+package migrate
+
+import (
+	"time"
+)
+
+// A daemon's request for pages the prefetch has not brought yet but is about
+// to waits for them instead of going to the source: its answer would come
+// back behind everything the prefetch already has in flight anyway, and would
+// bring those pages a second time. Measured over a 1 Gbit/s link at 256 MiB,
+// sending such requests on cost 29 round trips of ~100 ms each and 48 MiB of
+// pages sent twice (19% more on the wire). A request far ahead of the prefetch
+// (a page fault) still goes to the source at once, and a wait that lasts too
+// long (a stalled or ended prefetch) is sent on after all.
+const (
+	waitAhead = 16 << 20        // bytes past the prefetch's reach a request may wait for
+	waitLimit = 1 * time.Second // then it goes to the source
+)
+
+// frontWait is a request waiting for the prefetch.
+type frontWait struct {
+	dst, vaddr, nr uint64
+	req            []byte
+	since          time.Time
+}
+
+// coming: the prefetch of process dst has reached close below vaddr, so it
+// brings vaddr soon (it goes through each process's pages in address order);
+// f.mu held.
+func (f *pageFront) coming(dst, vaddr uint64) bool {
+	r, ok := f.reach[dst]
+	return ok && vaddr >= r && vaddr-r < waitAhead
+}
+
+// fillWaits answers the waiting requests that the cache now covers; f.mu held.
+func (f *pageFront) fillWaits() {
+	for _, a := range f.pending {
+		if a.wait == nil {
+			continue
+		}
+		if b := f.take(a.wait.dst, a.wait.vaddr, a.wait.nr); b != nil {
+			f.hits.Add(1)
+			f.hitPages.Add(int64(len(b)-psIOVSize) / psPageSize)
+			a.local, a.wait = b, nil
+		}
+	}
+	f.flush()
+}
+
+// expireWaits sends the requests that waited longer than waitLimit to the
+// source, until the daemon's connection is closed.
+func (f *pageFront) expireWaits() {
+	tick := time.NewTicker(waitLimit / 10)
+	defer tick.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-tick.C:
+		}
+		f.sendMu.Lock()
+		f.mu.Lock()
+		var reqs [][]byte
+		for _, a := range f.pending {
+			if a.wait != nil && time.Since(a.wait.since) >= waitLimit {
+				reqs = append(reqs, a.wait.req)
+				a.wait = nil
+				f.misses.Add(1)
+				f.fwd = append(f.fwd, a)
+			}
+		}
+		f.mu.Unlock()
+		for _, r := range reqs {
+			if f.w.Send(f.up, r) != nil {
+				break
+			}
+		}
+		f.sendMu.Unlock()
+	}
+}
