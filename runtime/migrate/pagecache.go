@@ -28,6 +28,7 @@ type pageFront struct {
 	fwd     []*frontAnswer       // those sent to the source, in the order sent
 	cache   map[uint64][]*pchunk // prefetched pages by process, sorted by address
 	reach   map[uint64]uint64    // by process: the end of the highest prefetched pages
+	first   time.Time            // when the first prefetched pages came
 
 	stop     chan struct{} // closed when the daemon's connection ends
 	stopOnce sync.Once
@@ -78,6 +79,9 @@ func (f *pageFront) store(b []byte) {
 	cs[i] = &pchunk{vaddr: vaddr, data: b[psIOVSize:]}
 	f.cache[dst] = cs
 	f.reach[dst] = max(f.reach[dst], vaddr+n*psPageSize)
+	if f.first.IsZero() {
+		f.first = time.Now()
+	}
 	f.fillWaits()
 }
 

@@ -216,6 +216,9 @@ func TestPageFrontWaitsForPrefetch(t *testing.T) {
 	answer(0xb1)
 
 	start := time.Now()
+	f.mu.Lock()
+	f.first = start // the prefetch's rate is not measured yet: it may wait the full waitAhead
+	f.mu.Unlock()
 	ask(base + 3*psPageSize) // waits, and the prefetch never brings it
 	select {
 	case v := <-toSource:

@@ -13,8 +13,8 @@ import (
 // (a page fault) still goes to the source at once, and a wait that lasts too
 // long (a stalled or ended prefetch) is sent on after all.
 const (
-	waitAhead = 16 << 20        // bytes past the prefetch's reach a request may wait for
-	waitLimit = 1 * time.Second // then it goes to the source
+	waitAhead = 16 << 20        // at most this many bytes past the prefetch's reach a request may wait for,
+	waitLimit = 1 * time.Second // and no more than the prefetch brings in half of this; then it goes to the source
 )
 
 // frontWait is a request waiting for the prefetch.
@@ -29,7 +29,14 @@ type frontWait struct {
 // f.mu held.
 func (f *pageFront) coming(dst, vaddr uint64) bool {
 	r, ok := f.reach[dst]
-	return ok && vaddr >= r && vaddr-r < waitAhead
+	if !ok || vaddr < r {
+		return false
+	}
+	ahead := uint64(waitAhead)
+	if t := time.Since(f.first); t > 100*time.Millisecond { // the prefetch's rate so far (a slow link waits less far)
+		ahead = min(ahead, uint64(float64(f.cached.Load())/t.Seconds()*waitLimit.Seconds()/2))
+	}
+	return vaddr-r < ahead
 }
 
 // fillWaits answers the waiting requests that the cache now covers; f.mu held.
