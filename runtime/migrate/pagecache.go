@@ -20,15 +20,16 @@ type pageFront struct {
 	w  *wire
 	up byte
 
-	sendMu  sync.Mutex // held from queueing a request for the source to sending it: fwd's order is the source's
-	mu      sync.Mutex
-	conn    net.Conn
-	closed  bool
-	pending []*frontAnswer       // the daemon's requests not answered yet, in order
-	fwd     []*frontAnswer       // those sent to the source, in the order sent
-	cache   map[uint64][]*pchunk // prefetched pages by process, sorted by address
-	reach   map[uint64]uint64    // by process: the end of the highest prefetched pages
-	first   time.Time            // when the first prefetched pages came
+	sendMu          sync.Mutex // held from queueing a request for the source to sending it: fwd's order is the source's
+	mu              sync.Mutex
+	conn            net.Conn
+	closed          bool
+	srcEnded, ended bool                 // the source's side has ended; so has the daemon's
+	pending         []*frontAnswer       // the daemon's requests not answered yet, in order
+	fwd             []*frontAnswer       // those sent to the source, in the order sent
+	cache           map[uint64][]*pchunk // prefetched pages by process, sorted by address
+	reach           map[uint64]uint64    // by process: the end of the highest prefetched pages
+	first           time.Time            // when the first prefetched pages came
 
 	stop     chan struct{} // closed when the daemon's connection ends
 	stopOnce sync.Once
@@ -183,7 +184,8 @@ func (f *pageFront) write(b []byte) {
 func (f *pageFront) deliver(data []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(data) == 0 {
+	if len(data) == 0 { // nothing more comes from the source, prefetched pages neither
+		f.flush()
 		if tc, ok := f.conn.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 		} else if f.conn != nil {
