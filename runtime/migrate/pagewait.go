@@ -17,13 +17,6 @@ const (
 	waitLimit = 1 * time.Second // and no more than the prefetch brings in half of this; then it goes to the source
 )
 
-// frontWait is a request waiting for the prefetch.
-type frontWait struct {
-	dst, vaddr, nr uint64
-	req            []byte
-	since          time.Time
-}
-
 // coming: the prefetch of process dst has reached close below vaddr, so it
 // brings vaddr soon (it goes through each process's pages in address order);
 // f.mu held.
