@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -37,9 +36,6 @@ func (b *Bench) criuLazyOnce(size int, bundle string, i int) error {
 	defer func() { killWait(pid2); r.remove(id, pid) }()
 	dir := filepath.Join(b.diskDir, "mig-"+id)
 	defer os.RemoveAll(dir)
-	if os.Getenv("KEEPDBG") != "" {
-		defer exec.Command("sh", "-c", "rm -rf /tmp/criudbg; mkdir /tmp/criudbg; cp "+dir+"/*/*.log /tmp/criudbg/").Run()
-	}
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return err
