@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os/exec"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // Remote is the target of a migration to another host, reached through ssh.
@@ -146,6 +149,9 @@ func dialSSH(rm Remote, debug bool) (*sshLink, error) {
 	}
 	l := &sshLink{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = l.stderr
+	if debug { // the target runs with --debug too: show its lines as they come
+		cmd.Stderr = io.MultiWriter(l.stderr, &targetDebug{})
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start ssh: %w", err)
 	}
@@ -230,4 +236,20 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// targetDebug logs what the target prints (its --debug lines, through ssh's
+// stderr) in the source's debug log, so that one run shows both sides' times.
+type targetDebug struct{ part []byte }
+
+func (d *targetDebug) Write(p []byte) (int, error) {
+	d.part = append(d.part, p...)
+	for {
+		i := bytes.IndexByte(d.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		logrus.Debugf("target: %s", d.part[:i])
+		d.part = d.part[i+1:]
+	}
 }

@@ -1,8 +1,12 @@
 package migrate
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 )
 
 func TestParseSSHURL(t *testing.T) {
@@ -34,5 +38,25 @@ func TestSSHCommandQuotes(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("ssh command %q lacks %q", got, want)
 		}
+	}
+}
+
+// TestTargetDebugLines: the target's output reaches the source's debug log a
+// whole line at a time, however ssh splits it.
+func TestTargetDebugLines(t *testing.T) {
+	var out bytes.Buffer
+	logrus.SetOutput(&out)
+	logrus.SetLevel(logrus.DebugLevel)
+	defer logrus.SetOutput(os.Stderr)
+	defer logrus.SetLevel(logrus.InfoLevel)
+	d := &targetDebug{}
+	for _, part := range []string{"restore ", "started\nlazy", "-pages ready\n", "no newline yet"} {
+		if n, err := d.Write([]byte(part)); n != len(part) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", part, n, err)
+		}
+	}
+	got := out.String()
+	if !strings.Contains(got, `target: restore started"`) || !strings.Contains(got, `target: lazy-pages ready"`) || strings.Contains(got, "no newline") {
+		t.Fatalf("debug log:\n%s", got)
 	}
 }
