@@ -41,6 +41,11 @@ func (b *Bench) migrateLink() error {
 			Log: filepath.Join(b.Work, "logs", "mycr-host-"+n.Name+".log"), Wrap: h.Wrap(n)}
 	}
 	src, dst := onHost(h.A), onHost(h.B)
+	shared, err := openSharedSSH(h)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
 	for _, size := range b.LinkSizes {
 		bundle, err := b.memBundle(size, 0)
 		if err != nil {
@@ -49,7 +54,7 @@ func (b *Bench) migrateLink() error {
 		t := time.Now()
 		for i := 0; i < b.LinkRuns; i++ {
 			for _, v := range rotate(linkVariants(), i) {
-				if err := b.migrateLinkOnce(h, src, dst, rate, size, v, bundle, i); err != nil {
+				if err := b.migrateLinkOnce(h, src, dst, shared, rate, size, v, bundle, i); err != nil {
 					logf("migrate over the link %d MiB %s: %v", size, v.who(), err)
 					b.res.get("link", "frozen", v.who(), size, "").fail(err)
 				}
@@ -60,8 +65,12 @@ func (b *Bench) migrateLink() error {
 	return nil
 }
 
-// linkVariant is one mode over one channel.
-type linkVariant struct{ mode, channel string }
+// linkVariant is one mode over one channel, with ssh's start in the
+// migration or an ssh connection already open (shared).
+type linkVariant struct {
+	mode, channel string
+	shared        bool
+}
 
 // linkChannels: the default first; its series keep the bare mode as their name.
 var linkChannels = []string{"tls", "ssh"}
@@ -70,23 +79,30 @@ func linkVariants() []linkVariant {
 	var vs []linkVariant
 	for _, c := range linkChannels {
 		for _, m := range migrateModes {
-			vs = append(vs, linkVariant{m, c})
+			vs = append(vs, linkVariant{mode: m, channel: c})
 		}
+	}
+	for _, m := range migrateModes {
+		vs = append(vs, linkVariant{mode: m, channel: linkChannels[0], shared: true})
 	}
 	return vs
 }
 
-// who names the variant's series: "lazy", or "lazy/ssh" off the default channel.
+// who names the variant's series: "lazy", "lazy/ssh" off the default
+// channel, "lazy/shared" with the ssh connection open.
 func (v linkVariant) who() string {
+	if v.shared {
+		return v.mode + "/shared"
+	}
 	if v.channel == linkChannels[0] {
 		return v.mode
 	}
 	return v.mode + "/" + v.channel
 }
 
-func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, size int, v linkVariant, bundle string, i int) error {
+func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, shared *sharedSSH, rate float64, size int, v linkVariant, bundle string, i int) error {
 	mode, who := v.mode, v.who()
-	tag := fmt.Sprintf("link%d%s%s%d", size, mode[:1], v.channel[:1], i)
+	tag := fmt.Sprintf("link%d%s%s%d", size, mode[:1], who[len(who)-1:], i)
 	// Both "hosts" share this machine's cgroups: the target needs an ID (and
 	// so a cgroup) of its own while the frozen source still holds its cgroup.
 	id, tid := src.id(tag), dst.id(tag)
@@ -100,9 +116,13 @@ func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, s
 		src.remove(id, pid)
 		return err
 	}
+	env := src.Env
+	if v.shared {
+		env = shared.env
+	}
 	res, err := Cmd{Args: src.cmd("migrate", "--to", "ssh://hostb", "--target-root", dst.Root, "--remote-mycr", b.mycr.Bin,
 		"--target-id", tid, "--mode", mode, "--channel", v.channel, "--no-fallback", "--format", "json", id),
-		Env: src.Env, Capture: true, Timeout: 15 * time.Minute}.Run()
+		Env: env, Capture: true, Timeout: 15 * time.Minute}.Run()
 	if err != nil {
 		src.remove(id, pid)
 		_, _ = dst.delete(tid, true)
