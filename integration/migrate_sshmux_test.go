@@ -17,20 +17,7 @@ import (
 // on under B's root.
 func TestMigrateSSHSharedConnection(t *testing.T) {
 	h := newTwoHosts(t)
-	sock := filepath.Join(h.A.Tmp(), "cm-%C")
-	f, err := os.OpenFile(h.SSHConfig, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = fmt.Fprintf(f, "Host hostb\n  ControlMaster auto\n  ControlPath %s\n  ControlPersist 60\n", sock)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The master outlives mycr: end it (through its socket) before the hosts go.
-	t.Cleanup(func() { _ = h.On(h.A.Host, "ssh", "-O", "exit", "hostb").Run() })
+	h.shareSSH()
 	for i, mode := range []string{"lazy", "stop-and-copy", "lazy"} {
 		p := h.startSSHMemProg(fmt.Sprintf("mux%d", i), 16)
 		args := []string{"--mode", mode}
@@ -55,4 +42,29 @@ func TestMigrateSSHSharedConnection(t *testing.T) {
 			t.Fatalf("after migration %d no shared ssh connection runs: %v: %s", i+1, err, strings.TrimSpace(string(out)))
 		}
 	}
+}
+
+// shareSSH makes A's ssh share one connection to B (ControlMaster auto,
+// ControlPersist) from the next ssh on, and ends that connection when the
+// test ends. MYCR_TWOHOSTS_SSH_SHARED=1 does it for every two-host test.
+func (h *twoHosts) shareSSH() {
+	t := h.t
+	t.Helper()
+	if h.sshShared {
+		return
+	}
+	h.sshShared = true
+	f, err := os.OpenFile(h.SSHConfig, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintf(f, "Host hostb\n  ControlMaster auto\n  ControlPath %s\n  ControlPersist 60\n", filepath.Join(h.A.Tmp(), "cm-%C"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The master outlives mycr: end it (through its socket) before the hosts go.
+	t.Cleanup(func() { _ = h.On(h.A.Host, "ssh", "-O", "exit", "hostb").Run() })
 }

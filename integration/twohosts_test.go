@@ -30,13 +30,15 @@ type netHost struct {
 // twoHosts is the whole setup, failing the test on errors.
 type twoHosts struct {
 	*twohosts.Hosts
-	t    *testing.T
-	A, B *netHost
+	t         *testing.T
+	A, B      *netHost
+	sshShared bool // A's ssh shares one connection to B (shareSSH)
 }
 
 // newTwoHosts builds the two hosts, or skips the test when the machine lacks
 // sshd, ip, tc, unshare or nsenter (make deps installs them). MYCR_TWOHOSTS_RATE
-// shapes their link (tc's rate syntax).
+// shapes their link (tc's rate syntax); MYCR_TWOHOSTS_SSH_SHARED=1 makes A's
+// ssh share one connection to B.
 func newTwoHosts(t *testing.T) *twoHosts {
 	t.Helper()
 	if bin := twohosts.Missing(); bin != "" {
@@ -56,6 +58,9 @@ func newTwoHosts(t *testing.T) *twoHosts {
 	h.A, h.B = h.withEnv(hs.A), h.withEnv(hs.B)
 	if rate := os.Getenv("MYCR_TWOHOSTS_RATE"); rate != "" {
 		h.Shape(rate)
+	}
+	if os.Getenv("MYCR_TWOHOSTS_SSH_SHARED") != "" {
+		h.shareSSH()
 	}
 	return h
 }
