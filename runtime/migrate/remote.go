@@ -217,19 +217,23 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-// lockedBuffer is a bytes.Buffer safe for ssh's writes and our reads.
+// lockedBuffer keeps the last 64 KiB ssh wrote (the lines an error message
+// quotes are the last ones, after --debug's), safe for ssh's writes and our reads.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
+const sshSaidKeep = 64 << 10
+
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.b.Len() > 64<<10 {
-		return len(p), nil
+	b.b.Write(p)
+	if over := b.b.Len() - sshSaidKeep; over > 0 {
+		b.b.Next(over)
 	}
-	return b.b.Write(p)
+	return len(p), nil
 }
 
 func (b *lockedBuffer) String() string {

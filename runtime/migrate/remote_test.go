@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -58,5 +59,19 @@ func TestTargetDebugLines(t *testing.T) {
 	got := out.String()
 	if !strings.Contains(got, `target: restore started"`) || !strings.Contains(got, `target: lazy-pages ready"`) || strings.Contains(got, "no newline") {
 		t.Fatalf("debug log:\n%s", got)
+	}
+}
+
+// TestSSHSaidKeepsTheEnd: after a long --debug output the error ssh or the
+// target printed last is still what the buffer holds.
+func TestSSHSaidKeepsTheEnd(t *testing.T) {
+	var b lockedBuffer
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, "debug line %d of a long run\n", i)
+	}
+	fmt.Fprintf(&b, "mycr migrate-receive: the bundle is missing\n")
+	got := b.String()
+	if len(got) > sshSaidKeep || !strings.HasSuffix(got, "the bundle is missing\n") {
+		t.Fatalf("kept %d bytes ending %q", len(got), got[max(0, len(got)-60):])
 	}
 }
