@@ -77,9 +77,9 @@ func (h *twoHosts) startSSHMemProg(name string, mb int) *sshMemProg {
 	return p
 }
 
-// migrateSSH runs `mycr migrate --to ssh://hostb` on host A.
+// migrateSSH runs `mycr migrate --to ssh://hostb` (h.target) on host A.
 func (h *twoHosts) migrateSSH(p *sshMemProg, extra ...string) *Proc {
-	args := []string{"migrate", "--to", "ssh://hostb", "--target-root", h.B.Env.Root,
+	args := []string{"migrate", "--to", "ssh://" + h.target, "--target-root", h.B.Env.Root,
 		"--remote-mycr", mycrBin, "--bundle", p.BundleB, "--format", "json"}
 	return h.StartOn(h.A, append(append(args, extra...), p.ID)...)
 }
@@ -213,7 +213,7 @@ func TestMigrateSSHRefused(t *testing.T) {
 		{[]string{"--remote-mycr", "/no/such/mycr"}},
 		{[]string{"--to", "ssh://root@" + switchAddr}},
 	} {
-		args := append([]string{"migrate", "--to", "ssh://hostb", "--target-root", h.B.Env.Root, "--remote-mycr", mycrBin}, c.args...)
+		args := append([]string{"migrate", "--to", "ssh://" + h.target, "--target-root", h.B.Env.Root, "--remote-mycr", mycrBin}, c.args...)
 		r := h.RunOn(h.A, 2*time.Minute, append(args, p.ID)...)
 		if r.Code == 0 || !strings.Contains(r.Stderr, "not touched") || strings.Count(r.Stderr, "said:") != 1 {
 			t.Errorf("want an error with what ssh said and \"not touched\":\n%s", r)

@@ -2,8 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,7 @@ import (
 // on under B's root.
 func TestMigrateSSHSharedConnection(t *testing.T) {
 	h := newTwoHosts(t)
-	h.shareSSH()
+	h.target = h.B.SharedSSHName()
 	for i, mode := range []string{"lazy", "stop-and-copy", "lazy"} {
 		p := h.startSSHMemProg(fmt.Sprintf("mux%d", i), 16)
 		args := []string{"--mode", mode}
@@ -38,33 +36,8 @@ func TestMigrateSSHSharedConnection(t *testing.T) {
 		h.B.Env.ExpectMemoryIntact(p.B, p.ID)
 		h.B.Env.MustRun("delete", "--force", p.ID)
 		// The first migration started the master; it is still there for the next.
-		if out, err := h.On(h.A.Host, "ssh", "-O", "check", "hostb").CombinedOutput(); err != nil {
+		if out, err := h.On(h.A.Host, "ssh", "-O", "check", h.target).CombinedOutput(); err != nil {
 			t.Fatalf("after migration %d no shared ssh connection runs: %v: %s", i+1, err, strings.TrimSpace(string(out)))
 		}
 	}
-}
-
-// shareSSH makes A's ssh share one connection to B (ControlMaster auto,
-// ControlPersist) from the next ssh on, and ends that connection when the
-// test ends. MYCR_TWOHOSTS_SSH_SHARED=1 does it for every two-host test.
-func (h *twoHosts) shareSSH() {
-	t := h.t
-	t.Helper()
-	if h.sshShared {
-		return
-	}
-	h.sshShared = true
-	f, err := os.OpenFile(h.SSHConfig, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = fmt.Fprintf(f, "Host hostb\n  ControlMaster auto\n  ControlPath %s\n  ControlPersist 60\n", filepath.Join(h.A.Tmp(), "cm-%C"))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The master outlives mycr: end it (through its socket) before the hosts go.
-	t.Cleanup(func() { _ = h.On(h.A.Host, "ssh", "-O", "exit", "hostb").Run() })
 }

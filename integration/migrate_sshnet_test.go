@@ -64,7 +64,7 @@ func TestMigrateSSHKeepsAddress(t *testing.T) {
 			}
 			defer func() { _ = cmd.Process.Signal(syscall.SIGKILL); _ = cmd.Wait() }()
 			waitReplies(t, client, 5)
-			r := h.StartOn(h.A, "migrate", "--to", "ssh://hostb", "--target-root", h.B.Env.Root, "--remote-mycr", mycrBin,
+			r := h.StartOn(h.A, "migrate", "--to", "ssh://"+h.target, "--target-root", h.B.Env.Root, "--remote-mycr", mycrBin,
 				"--bundle", bundleB, "--tcp-established", "--mode", mode, "--format", "json", id).Wait(4 * time.Minute)
 			if r.Code != 0 {
 				t.Fatalf("migrate over ssh failed:\n%s", r)

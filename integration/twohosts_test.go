@@ -30,9 +30,9 @@ type netHost struct {
 // twoHosts is the whole setup, failing the test on errors.
 type twoHosts struct {
 	*twohosts.Hosts
-	t         *testing.T
-	A, B      *netHost
-	sshShared bool // A's ssh shares one connection to B (shareSSH)
+	t      *testing.T
+	A, B   *netHost
+	target string // B's name in A's ssh config: hostb, or its shared-connection name
 }
 
 // newTwoHosts builds the two hosts, or skips the test when the machine lacks
@@ -54,13 +54,13 @@ func newTwoHosts(t *testing.T) *twoHosts {
 		t.Fatal(err)
 	}
 	t.Cleanup(hs.Stop)
-	h := &twoHosts{Hosts: hs, t: t}
+	h := &twoHosts{Hosts: hs, t: t, target: "hostb"}
 	h.A, h.B = h.withEnv(hs.A), h.withEnv(hs.B)
 	if rate := os.Getenv("MYCR_TWOHOSTS_RATE"); rate != "" {
 		h.Shape(rate)
 	}
 	if os.Getenv("MYCR_TWOHOSTS_SSH_SHARED") != "" {
-		h.shareSSH()
+		h.target = hs.B.SharedSSHName()
 	}
 	return h
 }

@@ -43,6 +43,10 @@ func (h *Hosts) sshKeys() error {
 			return err
 		}
 		fmt.Fprintf(&cfg, "Host host%s\n  HostName %s\n  User root\n", n.Name, n.Addr)
+		// The same host through one shared connection, as a user who moves
+		// many containers sets it up (the socket's path must stay short).
+		fmt.Fprintf(&cfg, "Host %s\n  HostName %s\n  User root\n  ControlMaster auto\n  ControlPath %s\n  ControlPersist 10m\n",
+			n.SharedSSHName(), n.Addr, filepath.Join(h.A.Dir, "cm-%h"))
 	}
 	if err := os.WriteFile(filepath.Join(home, "known_hosts"), []byte(known.String()), 0o600); err != nil {
 		return err

@@ -215,8 +215,17 @@ func (h *Hosts) LinkBytes(n *Host) (int64, error) {
 	return 0, fmt.Errorf("no eth0 on host %s", n.Name)
 }
 
-// Stop kills what the setup started (by pid): sshds, then the holders.
+// SharedSSHName is the name in A's ssh config that reaches n through one
+// shared ssh connection (ControlMaster auto, ControlPersist); "host"+Name
+// reaches it with a connection of its own each time.
+func (n *Host) SharedSSHName() string { return "host" + n.Name + "-shared" }
+
+// Stop kills what the setup started (by pid): the shared ssh connection (through
+// its socket), the sshds, then the holders.
 func (h *Hosts) Stop() {
+	if h.A != nil && h.B != nil && h.A.holder != nil && h.BinDir != "" {
+		_, _ = h.runner(h.On(h.A, "ssh", "-O", "exit", h.B.SharedSSHName())) // none open: nothing to end
+	}
 	for _, n := range []*Host{h.A, h.B} {
 		if n != nil {
 			kill(n.sshd)

@@ -41,11 +41,11 @@ func (b *Bench) migrateLink() error {
 			Log: filepath.Join(b.Work, "logs", "mycr-host-"+n.Name+".log"), Wrap: h.Wrap(n)}
 	}
 	src, dst := onHost(h.A), onHost(h.B)
-	shared, err := openSharedSSH(h)
-	if err != nil {
-		return err
+	// The "shared" variants find the ssh connection open, as in every move
+	// after a user's first (h.Stop ends it).
+	if out, err := runCmd(h.On(h.A, "ssh", h.B.SharedSSHName(), "true")); err != nil {
+		return fmt.Errorf("shared ssh connection to host B: %w: %s", err, lastLines(string(out), 3))
 	}
-	defer shared.close()
 	for _, size := range b.LinkSizes {
 		bundle, err := b.memBundle(size, 0)
 		if err != nil {
@@ -54,7 +54,7 @@ func (b *Bench) migrateLink() error {
 		t := time.Now()
 		for i := 0; i < b.LinkRuns; i++ {
 			for _, v := range rotate(linkVariants(), i) {
-				if err := b.migrateLinkOnce(h, src, dst, shared, rate, size, v, bundle, i); err != nil {
+				if err := b.migrateLinkOnce(h, src, dst, rate, size, v, bundle, i); err != nil {
 					logf("migrate over the link %d MiB %s: %v", size, v.who(), err)
 					b.res.get("link", "frozen", v.who(), size, "").fail(err)
 				}
@@ -100,9 +100,13 @@ func (v linkVariant) who() string {
 	return v.mode + "/" + v.channel
 }
 
-func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, shared *sharedSSH, rate float64, size int, v linkVariant, bundle string, i int) error {
+func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, rate float64, size int, v linkVariant, bundle string, i int) error {
 	mode, who := v.mode, v.who()
-	tag := fmt.Sprintf("link%d%s%s%d", size, mode[:1], who[len(who)-1:], i)
+	target := "hostb"
+	if v.shared {
+		target = h.B.SharedSSHName()
+	}
+	tag := fmt.Sprintf("link%d%s%s%s%d", size, mode[:1], v.channel[:1], target[len(target)-1:], i)
 	// Both "hosts" share this machine's cgroups: the target needs an ID (and
 	// so a cgroup) of its own while the frozen source still holds its cgroup.
 	id, tid := src.id(tag), dst.id(tag)
@@ -116,13 +120,9 @@ func (b *Bench) migrateLinkOnce(h *twohosts.Hosts, src, dst *rt, shared *sharedS
 		src.remove(id, pid)
 		return err
 	}
-	env := src.Env
-	if v.shared {
-		env = shared.env
-	}
-	res, err := Cmd{Args: src.cmd("migrate", "--to", "ssh://hostb", "--target-root", dst.Root, "--remote-mycr", b.mycr.Bin,
+	res, err := Cmd{Args: src.cmd("migrate", "--to", "ssh://"+target, "--target-root", dst.Root, "--remote-mycr", b.mycr.Bin,
 		"--target-id", tid, "--mode", mode, "--channel", v.channel, "--no-fallback", "--format", "json", id),
-		Env: env, Capture: true, Timeout: 15 * time.Minute}.Run()
+		Env: src.Env, Capture: true, Timeout: 15 * time.Minute}.Run()
 	if err != nil {
 		src.remove(id, pid)
 		_, _ = dst.delete(tid, true)
